@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make check`. Everything else is a step.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test asan check demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Every test of the Release build.
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFRAUD_SANITIZE=ON \
+	  -DFRAUD_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) -L unit --output-on-failure -j $(JOBS)
+
+check: test asan
+
+demo: build
+	@scripts/demo.sh $(BUILD)/fraudstream
+
+bench: build
+	@scripts/install-deps.sh --bench
+	@bench/clean_bench.sh $(BUILD)/fraudstream
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) demo-out bench-out

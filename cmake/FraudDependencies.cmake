@@ -1,0 +1,15 @@
+# Every dependency comes from a Debian 12 package (see scripts/install-deps.sh and
+# ../shared/DEBIAN_NOTES.md for how each one is found).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(absl REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(simdjson REQUIRED)
+find_package(nlohmann_json REQUIRED)
+if(FRAUD_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(FRAUD_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

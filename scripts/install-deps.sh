@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs fraudstream's build and test dependencies from Debian 12 packages.
+# Idempotent, and silent when nothing is missing.
+#   scripts/install-deps.sh           what `make build` and `make check` need
+#   scripts/install-deps.sh --bench   also the peers the benchmarks compare against
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build make pkg-config
+  libabsl-dev libcli11-dev libfmt-dev libsimdjson-dev nlohmann-json3-dev
+  libgtest-dev libbenchmark-dev
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(python3-pandas hyperfine)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}" >/dev/null

@@ -1,0 +1,22 @@
+#pragma once
+
+// One function per subcommand, each in its own <name>_command.cc. A function adds its
+// subcommand and options to the parent app; when that subcommand is the one on the command
+// line, its callback stores in *action the work to run after parsing is complete.
+
+#include <functional>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+
+namespace fraud::cli {
+
+using Action = std::function<absl::Status()>;
+
+void AddGenerateCommand(CLI::App& app, Action* action);
+void AddCleanCommand(CLI::App& app, Action* action);
+
+// Parses argv, runs the chosen subcommand, returns the process exit code.
+int Main(int argc, char** argv);
+
+}  // namespace fraud::cli

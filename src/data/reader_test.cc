@@ -1,0 +1,113 @@
+#include "data/reader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/file.h"
+#include "core/time.h"
+#include "data/row_writer.h"
+
+namespace fraud {
+namespace {
+
+std::string Golden(const std::string& name) {
+  return std::string(FRAUD_SOURCE_DIR) + "/tests/golden/" + name;
+}
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("fraud_reader_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+TEST(Reader, CsvWithHeaderInAnyOrderAndCase) {
+  auto txs = ReadTransactions(Golden("io/mixed_header.csv"));
+  ASSERT_TRUE(txs.ok()) << txs.status();
+  ASSERT_EQ(txs->size(), 3u);
+  const Transaction& first = (*txs)[0];
+  EXPECT_EQ(first.transaction_id, TransactionId(1));
+  EXPECT_EQ(first.amount_cents, 1230);
+  EXPECT_EQ(first.customer_id, CustomerId(596));
+  EXPECT_EQ(first.terminal_id, TerminalId(3156));
+  EXPECT_EQ(first.tx_fraud, 0);
+  EXPECT_EQ(first.tx_time_seconds, kAbsent);
+  EXPECT_EQ((*txs)[1].amount_cents, 700);  // a quoted field
+  EXPECT_EQ(FormatDateTime((*txs)[1].tx_datetime), "2018-04-01 00:02:10");
+  EXPECT_EQ((*txs)[2].tx_fraud, kAbsentLabel);
+  EXPECT_EQ((*txs)[2].amount_decimals, 1);
+}
+
+TEST(Reader, JsonLinesEqualsCsv) {
+  auto json = ReadTransactions(Golden("io/sample.jsonl"));
+  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_EQ(json->size(), 3u);
+  EXPECT_EQ((*json)[0].amount_cents, 1230);
+  EXPECT_EQ((*json)[1].tx_fraud_scenario, 2);
+  EXPECT_EQ((*json)[1].tx_time_seconds, 130);
+  EXPECT_EQ((*json)[2].tx_fraud, kAbsentLabel);
+  auto csv = ReadTransactions(Golden("io/mixed_header.csv"));
+  ASSERT_TRUE(csv.ok());
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*json)[i].transaction_id, (*csv)[i].transaction_id);
+    EXPECT_EQ((*json)[i].tx_datetime, (*csv)[i].tx_datetime);
+    EXPECT_EQ((*json)[i].amount_cents, (*csv)[i].amount_cents);
+  }
+}
+
+TEST(Reader, StrictReadNamesTheFirstBadLine) {
+  auto txs = ReadTransactions(Golden("clean/dirty_otus.txt"));
+  ASSERT_FALSE(txs.ok());
+  EXPECT_EQ(txs.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(txs.status().message().find("line 4: bad_terminal_id: terminal_id is empty"),
+            std::string::npos)
+      << txs.status();
+  EXPECT_NE(txs.status().message().find("fraudstream clean"), std::string::npos);
+}
+
+TEST(Reader, EmptyMissingAndHeaderOnlyFiles) {
+  const std::string empty = TempPath("empty.csv");
+  ASSERT_TRUE(WriteFile(empty, "").ok());
+  EXPECT_EQ(ReadTransactions(empty).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadTransactions("/no/such/file.csv").status().code(), absl::StatusCode::kNotFound);
+  const std::string header_only = TempPath("header.csv");
+  ASSERT_TRUE(WriteFile(header_only, std::string(HeaderLine(Format::kCsv))).ok());
+  auto txs = ReadTransactions(header_only);
+  ASSERT_TRUE(txs.ok()) << txs.status();
+  EXPECT_TRUE(txs->empty());
+  std::filesystem::remove(empty);
+  std::filesystem::remove(header_only);
+}
+
+TEST(Reader, ManySmallChunksKeepOrderAndEveryRow) {
+  std::string text(HeaderLine(Format::kOtus));
+  std::vector<Transaction> expected;
+  const int64_t start = *ParseDate("2018-04-01");
+  for (int i = 0; i < 5000; ++i) {
+    Transaction tx;
+    tx.transaction_id = TransactionId(i);
+    tx.tx_datetime = start + i * 17;
+    tx.customer_id = CustomerId(i % 97);
+    tx.terminal_id = TerminalId(i % 13);
+    tx.amount_cents = 100 + i;
+    tx.tx_time_seconds = i * 17;
+    tx.tx_time_days = i * 17 / kSecondsPerDay;
+    tx.tx_fraud = i % 2;
+    tx.tx_fraud_scenario = i % 2;
+    expected.push_back(tx);
+    AppendRow(Format::kOtus, tx, &text);
+  }
+  text.pop_back();  // no newline at the end of the file
+  const std::string path = TempPath("many.txt");
+  ASSERT_TRUE(WriteFile(path, text).ok());
+  for (size_t chunk_bytes : {size_t{37}, size_t{1000}, kDefaultChunkBytes}) {
+    auto txs = ReadTransactions(path, {.threads = 3, .chunk_bytes = chunk_bytes});
+    ASSERT_TRUE(txs.ok()) << txs.status();
+    EXPECT_EQ(*txs, expected) << "chunk_bytes " << chunk_bytes;
+  }
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace fraud
