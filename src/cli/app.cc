@@ -38,6 +38,17 @@ int Main(int argc, char** argv) {
   AddGenerateCommand(app, &action);
   AddCleanCommand(app, &action);
 
+  const auto known = [&app](const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands({})) {
+      if (sub->check_name(name)) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    std::fprintf(stderr, "fraudstream: error: unknown command '%s' (run 'fraudstream --help' for "
+                 "the list)\n", argv[1]);
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,7 +1,8 @@
 #include "core/time.h"
 
 #include <chrono>
-#include <cstdio>
+#include <cstring>
+#include <limits>
 
 namespace fraud {
 namespace {
@@ -55,7 +56,19 @@ DateTimeParse ParseDateTime(std::string_view text, int64_t* epoch) {
       text[13] != ':' || text[16] != ':') {
     return DateTimeParse::kInvalid;
   }
-  const auto date = ParseDate(text.substr(0, 10));
+  // Rows come sorted by time, so the date part mostly repeats: remember the last one.
+  thread_local char last_text[10] = {};
+  thread_local std::optional<int64_t> last_date;
+  std::optional<int64_t> date;
+  if (last_date && std::memcmp(last_text, text.data(), 10) == 0) {
+    date = last_date;
+  } else {
+    date = ParseDate(text.substr(0, 10));
+    if (date) {
+      std::memcpy(last_text, text.data(), 10);
+      last_date = date;
+    }
+  }
   int hour, minute, second;
   if (!date || !Digits(text, 11, 2, &hour) || !Digits(text, 14, 2, &minute) ||
       !Digits(text, 17, 2, &second)) {
@@ -73,12 +86,19 @@ DateTimeParse ParseDateTime(std::string_view text, int64_t* epoch) {
 void FormatDateTime(int64_t epoch, char* out) {
   const int64_t day = DayIndex(epoch);
   const int seconds = static_cast<int>(epoch - day * kSecondsPerDay);
-  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
-  Put(out, static_cast<int>(ymd.year()), 4);
-  out[4] = '-';
-  Put(out + 5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
-  out[7] = '-';
-  Put(out + 8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+  // The date part mostly repeats from one row to the next: remember the last one.
+  thread_local int64_t last_day = std::numeric_limits<int64_t>::min();
+  thread_local char last_text[10];
+  if (day != last_day) {
+    const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+    Put(last_text, static_cast<int>(ymd.year()), 4);
+    last_text[4] = '-';
+    Put(last_text + 5, static_cast<int>(static_cast<unsigned>(ymd.month())), 2);
+    last_text[7] = '-';
+    Put(last_text + 8, static_cast<int>(static_cast<unsigned>(ymd.day())), 2);
+    last_day = day;
+  }
+  std::memcpy(out, last_text, 10);
   out[10] = ' ';
   Put(out + 11, seconds / 3600, 2);
   out[13] = ':';

@@ -118,7 +118,8 @@ absl::StatusOr<Layout> DetectLayout(std::string_view first_line) {
     }
   }
   if (!missing.empty()) {
-    return absl::FailedPreconditionError(fmt::format("the CSV header lacks required column(s) {}; header was: {}",
+    return absl::FailedPreconditionError(fmt::format("the CSV header lacks required column(s) {}; header was: '{}' (readable: the "
+                    "Otus layout, CSV with a header row, JSON lines)",
                     fmt::join(missing, ", "), first_line.substr(0, 200)));
   }
   return layout;

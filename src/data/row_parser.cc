@@ -41,9 +41,21 @@ constexpr std::array<Fault, kNumColumns> kBadValueFault = {
 
 // Plain decimal integer: optional '-', digits, nothing else.
 bool ParseInt(std::string_view s, int64_t* value) {
-  if (s.empty() || s.front() == '+') return false;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *value);
-  return ec == std::errc() && ptr == s.data() + s.size();
+  if (s.empty() || s.size() > 18) {  // up to 18 digits cannot overflow: no checks needed
+    if (s.empty() || s.front() == '+') return false;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *value);
+    return ec == std::errc() && ptr == s.data() + s.size();
+  }
+  const bool negative = s.front() == '-';
+  if (negative) s.remove_prefix(1);
+  if (s.empty()) return false;
+  int64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *value = negative ? -v : v;
+  return true;
 }
 
 // "-?digits(.digits{0,2})?" to cents; *decimals = digits after the point.
@@ -123,24 +135,43 @@ Fault RowParser::Parse(std::string_view line, Transaction* tx, size_t readable_a
 Fault RowParser::ParseDelimited(std::string_view line, Transaction* tx) {
   std::array<std::string_view, kMaxFields> fields;
   int n = 0;
-  size_t pos = 0;
-  const bool quoted = line.find('"') != std::string_view::npos;
-  while (true) {
-    size_t end;
-    if (quoted && pos < line.size() && line[pos] == '"') {
-      end = line.find('"', pos + 1);  // a field "...": the next quote closes it
-      end = end == std::string_view::npos ? line.size() : line.find(',', end);
-    } else {
-      end = line.find(',', pos);
+  // Fast path: one pass, splitting on every comma.
+  bool quoted = false;
+  size_t begin = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    quoted |= c == '"';
+    if (c == ',') {
+      if (n == kMaxFields) break;
+      fields[n++] = line.substr(begin, i - begin);
+      begin = i + 1;
     }
-    if (end == std::string_view::npos) end = line.size();
-    if (n == kMaxFields) {
-      n = kMaxFields + 1;
-      break;
+  }
+  if (n < kMaxFields) {
+    fields[n++] = line.substr(begin);
+  } else {
+    n = kMaxFields + 1;
+  }
+  if (quoted) {  // rare: split again, a "..." field may hold commas
+    n = 0;
+    size_t pos = 0;
+    while (true) {
+      size_t end;
+      if (pos < line.size() && line[pos] == '"') {
+        end = line.find('"', pos + 1);  // the next quote closes the field
+        end = end == std::string_view::npos ? line.size() : line.find(',', end);
+      } else {
+        end = line.find(',', pos);
+      }
+      if (end == std::string_view::npos) end = line.size();
+      if (n == kMaxFields) {
+        n = kMaxFields + 1;
+        break;
+      }
+      fields[n++] = line.substr(pos, end - pos);
+      if (end == line.size()) break;
+      pos = end + 1;
     }
-    fields[n++] = line.substr(pos, end - pos);
-    if (end == line.size()) break;
-    pos = end + 1;
   }
   field_count_seen_ = n;
   if (n != layout_.field_count) {

@@ -7,14 +7,30 @@
 namespace fraud {
 namespace {
 
-void AppendInt(int64_t value, std::string* out) {
-  char buffer[24];
-  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  out->append(buffer, result.ptr);
+// The longest line AppendDelimited can write: 7 integers of at most 20 characters, a
+// datetime, two labels and separators.
+constexpr size_t kMaxDelimitedRow = 7 * 20 + kDateTimeLength + 2 * 4 + 16;
+
+char* WriteInt(int64_t value, char* p) { return std::to_chars(p, p + 20, value).ptr; }
+
+char* WriteAmount(int64_t cents, int decimals, char* p) {
+  if (cents < 0) {
+    *p++ = '-';
+    cents = -cents;
+  }
+  // A value that the requested decimals cannot show exactly falls back to two.
+  if (decimals < 2 && cents % (decimals == 1 ? 10 : 100) != 0) decimals = 2;
+  p = WriteInt(cents / 100, p);
+  if (decimals == 0) return p;
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + cents / 10 % 10);
+  if (decimals == 2) *p++ = static_cast<char>('0' + cents % 10);
+  return p;
 }
 
-void AppendOptional(int64_t value, std::string* out) {
-  if (value != kAbsent) AppendInt(value, out);
+void AppendInt(int64_t value, std::string* out) {
+  char buffer[24];
+  out->append(buffer, WriteInt(value, buffer));
 }
 
 void AppendDateTime(int64_t epoch, std::string* out) {
@@ -24,24 +40,29 @@ void AppendDateTime(int64_t epoch, std::string* out) {
 }
 
 void AppendDelimited(const Transaction& tx, std::string* out) {
-  AppendInt(tx.transaction_id.value(), out);
-  out->push_back(',');
-  AppendDateTime(tx.tx_datetime, out);
-  out->push_back(',');
-  AppendInt(tx.customer_id.value(), out);
-  out->push_back(',');
-  AppendInt(tx.terminal_id.value(), out);
-  out->push_back(',');
-  AppendAmount(tx.amount_cents, tx.amount_decimals, out);
-  out->push_back(',');
-  AppendOptional(tx.tx_time_seconds, out);
-  out->push_back(',');
-  AppendOptional(tx.tx_time_days, out);
-  out->push_back(',');
-  if (tx.tx_fraud != kAbsentLabel) AppendInt(tx.tx_fraud, out);
-  out->push_back(',');
-  if (tx.tx_fraud_scenario != kAbsentLabel) AppendInt(tx.tx_fraud_scenario, out);
-  out->push_back('\n');
+  const size_t at = out->size();
+  out->resize(at + kMaxDelimitedRow);
+  char* p = out->data() + at;
+  p = WriteInt(tx.transaction_id.value(), p);
+  *p++ = ',';
+  FormatDateTime(tx.tx_datetime, p);
+  p += kDateTimeLength;
+  *p++ = ',';
+  p = WriteInt(tx.customer_id.value(), p);
+  *p++ = ',';
+  p = WriteInt(tx.terminal_id.value(), p);
+  *p++ = ',';
+  p = WriteAmount(tx.amount_cents, tx.amount_decimals, p);
+  *p++ = ',';
+  if (tx.tx_time_seconds != kAbsent) p = WriteInt(tx.tx_time_seconds, p);
+  *p++ = ',';
+  if (tx.tx_time_days != kAbsent) p = WriteInt(tx.tx_time_days, p);
+  *p++ = ',';
+  if (tx.tx_fraud != kAbsentLabel) p = WriteInt(tx.tx_fraud, p);
+  *p++ = ',';
+  if (tx.tx_fraud_scenario != kAbsentLabel) p = WriteInt(tx.tx_fraud_scenario, p);
+  *p++ = '\n';
+  out->resize(static_cast<size_t>(p - out->data()));
 }
 
 void AppendJson(const Transaction& tx, std::string* out) {
@@ -84,17 +105,8 @@ std::string_view HeaderLine(Format format) {
 }
 
 void AppendAmount(int64_t cents, int decimals, std::string* out) {
-  if (cents < 0) {
-    out->push_back('-');
-    cents = -cents;
-  }
-  // A value that the requested decimals cannot show exactly falls back to two.
-  if (decimals < 2 && cents % (decimals == 1 ? 10 : 100) != 0) decimals = 2;
-  AppendInt(cents / 100, out);
-  if (decimals == 0) return;
-  out->push_back('.');
-  out->push_back(static_cast<char>('0' + cents / 10 % 10));
-  if (decimals == 2) out->push_back(static_cast<char>('0' + cents % 10));
+  char buffer[32];
+  out->append(buffer, WriteAmount(cents, decimals, buffer));
 }
 
 void AppendRow(Format format, const Transaction& tx, std::string* out) {
