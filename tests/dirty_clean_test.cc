@@ -3,14 +3,13 @@
 // clean data. Also the round trip generate -> write -> read -> equal.
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include "core/file.h"
 #include "core/strings.h"
+#include "core/testing.h"
 #include "data/cleaner.h"
 #include "data/reader.h"
 #include "data/row_writer.h"
@@ -22,13 +21,7 @@ namespace {
 
 class DirtyCleanTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fraud_dirty_clean_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Path(const std::string& name) const { return dir_.Path(name); }
 
   GenerateOptions Options(const std::string& name, double dirty_rate) const {
     GenerateOptions options;
@@ -42,7 +35,7 @@ class DirtyCleanTest : public ::testing::Test {
     return options;
   }
 
-  std::filesystem::path dir_;
+  ScopedTempDir dir_;
 };
 
 TEST_F(DirtyCleanTest, EveryInjectedFaultIsFoundAndCountedExactly) {

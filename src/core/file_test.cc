@@ -2,21 +2,16 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <filesystem>
+
+#include "core/testing.h"
 
 namespace fraud {
 namespace {
 
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("fraud_file_test_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
 TEST(OutputFile, AppearsOnlyOnClose) {
-  const std::string path = TempPath("a.txt");
+  ScopedTempDir dir;
+  const std::string path = dir.Path("a.txt");
   {
     auto file = OutputFile::Open(path);
     ASSERT_TRUE(file.ok()) << file.status();
@@ -25,11 +20,11 @@ TEST(OutputFile, AppearsOnlyOnClose) {
     ASSERT_TRUE((*file)->Close().ok());
   }
   EXPECT_EQ(*ReadFile(path), "hello\n");
-  std::filesystem::remove(path);
 }
 
 TEST(OutputFile, AbandonedFileLeavesOldContents) {
-  const std::string path = TempPath("b.txt");
+  ScopedTempDir dir;
+  const std::string path = dir.Path("b.txt");
   ASSERT_TRUE(WriteFile(path, "old\n").ok());
   {
     auto file = OutputFile::Open(path);
@@ -38,7 +33,6 @@ TEST(OutputFile, AbandonedFileLeavesOldContents) {
   }
   EXPECT_EQ(*ReadFile(path), "old\n");
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
-  std::filesystem::remove(path);
 }
 
 TEST(OutputFile, UnwritableDirectoryIsAnError) {

@@ -1,30 +1,20 @@
 #include "data/cleaner.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "core/strings.h"
+#include "core/testing.h"
 #include "core/file.h"
 #include "nlohmann/json.hpp"
 
 namespace fraud {
 namespace {
 
-std::string Golden(const std::string& name) {
-  return std::string(FRAUD_SOURCE_DIR) + "/tests/golden/" + name;
-}
-
 class CleanerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("fraud_cleaner_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string Path(const std::string& name) const { return dir_.Path(name); }
 
   CleanOptions Options(const std::string& input) const {
     CleanOptions options;
@@ -36,14 +26,14 @@ class CleanerTest : public ::testing::Test {
     return options;
   }
 
-  std::filesystem::path dir_;
+  ScopedTempDir dir_;
 };
 
 TEST_F(CleanerTest, GoldenDirtyOtusFile) {
-  auto report = Clean(Options(Golden("clean/dirty_otus.txt")));
+  auto report = Clean(Options(GoldenPath("clean/dirty_otus.txt")));
   ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(*ReadFile(Path("clean.txt")), *ReadFile(Golden("clean/dirty_otus.clean.txt")));
-  EXPECT_EQ(*ReadFile(Path("rejected.tsv")), *ReadFile(Golden("clean/dirty_otus.rejected.tsv")));
+  EXPECT_EQ(*ReadFile(Path("clean.txt")), *ReadFile(GoldenPath("clean/dirty_otus.clean.txt")));
+  EXPECT_EQ(*ReadFile(Path("rejected.tsv")), *ReadFile(GoldenPath("clean/dirty_otus.rejected.tsv")));
 
   EXPECT_EQ(report->rows_in, 23);
   EXPECT_EQ(report->rows_out, 6);
@@ -68,8 +58,8 @@ TEST_F(CleanerTest, GoldenDirtyOtusFile) {
 }
 
 TEST_F(CleanerTest, QuarantineKeepsEveryOriginalLineByteForByte) {
-  ASSERT_TRUE(Clean(Options(Golden("clean/dirty_otus.txt"))).ok());
-  const std::string input = *ReadFile(Golden("clean/dirty_otus.txt"));
+  ASSERT_TRUE(Clean(Options(GoldenPath("clean/dirty_otus.txt"))).ok());
+  const std::string input = *ReadFile(GoldenPath("clean/dirty_otus.txt"));
   const std::vector<std::string_view> input_lines = Split(input, '\n');
   const std::string quarantine = *ReadFile(Path("rejected.tsv"));
   int rows = 0;
@@ -84,11 +74,11 @@ TEST_F(CleanerTest, QuarantineKeepsEveryOriginalLineByteForByte) {
 }
 
 TEST_F(CleanerTest, ChunkingAndThreadsDoNotChangeTheResult) {
-  ASSERT_TRUE(Clean(Options(Golden("clean/dirty_otus.txt"))).ok());
+  ASSERT_TRUE(Clean(Options(GoldenPath("clean/dirty_otus.txt"))).ok());
   const std::string clean = *ReadFile(Path("clean.txt"));
   const std::string rejected = *ReadFile(Path("rejected.tsv"));
   for (size_t chunk_bytes : {size_t{1}, size_t{50}, size_t{200}}) {
-    CleanOptions options = Options(Golden("clean/dirty_otus.txt"));
+    CleanOptions options = Options(GoldenPath("clean/dirty_otus.txt"));
     options.chunk_bytes = chunk_bytes;
     options.threads = 3;
     auto report = Clean(options);
@@ -99,7 +89,7 @@ TEST_F(CleanerTest, ChunkingAndThreadsDoNotChangeTheResult) {
 }
 
 TEST_F(CleanerTest, CleanFileIsUnchangedByteForByte) {
-  ASSERT_TRUE(Clean(Options(Golden("clean/dirty_otus.txt"))).ok());
+  ASSERT_TRUE(Clean(Options(GoldenPath("clean/dirty_otus.txt"))).ok());
   const std::string once = *ReadFile(Path("clean.txt"));
   const std::string again_in = Path("again_in.txt");
   ASSERT_TRUE(WriteFile(again_in, once).ok());
@@ -112,7 +102,7 @@ TEST_F(CleanerTest, CleanFileIsUnchangedByteForByte) {
 }
 
 TEST_F(CleanerTest, ConvertsFormats) {
-  CleanOptions options = Options(Golden("io/sample.jsonl"));
+  CleanOptions options = Options(GoldenPath("io/sample.jsonl"));
   auto report = Clean(options);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->output_format, Format::kJsonLines);

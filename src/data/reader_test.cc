@@ -1,29 +1,17 @@
 #include "data/reader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "core/file.h"
+#include "core/testing.h"
 #include "core/time.h"
 #include "data/row_writer.h"
 
 namespace fraud {
 namespace {
 
-std::string Golden(const std::string& name) {
-  return std::string(FRAUD_SOURCE_DIR) + "/tests/golden/" + name;
-}
-
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("fraud_reader_test_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
 TEST(Reader, CsvWithHeaderInAnyOrderAndCase) {
-  auto txs = ReadTransactions(Golden("io/mixed_header.csv"));
+  auto txs = ReadTransactions(GoldenPath("io/mixed_header.csv"));
   ASSERT_TRUE(txs.ok()) << txs.status();
   ASSERT_EQ(txs->size(), 3u);
   const Transaction& first = (*txs)[0];
@@ -40,14 +28,14 @@ TEST(Reader, CsvWithHeaderInAnyOrderAndCase) {
 }
 
 TEST(Reader, JsonLinesEqualsCsv) {
-  auto json = ReadTransactions(Golden("io/sample.jsonl"));
+  auto json = ReadTransactions(GoldenPath("io/sample.jsonl"));
   ASSERT_TRUE(json.ok()) << json.status();
   ASSERT_EQ(json->size(), 3u);
   EXPECT_EQ((*json)[0].amount_cents, 1230);
   EXPECT_EQ((*json)[1].tx_fraud_scenario, 2);
   EXPECT_EQ((*json)[1].tx_time_seconds, 130);
   EXPECT_EQ((*json)[2].tx_fraud, kAbsentLabel);
-  auto csv = ReadTransactions(Golden("io/mixed_header.csv"));
+  auto csv = ReadTransactions(GoldenPath("io/mixed_header.csv"));
   ASSERT_TRUE(csv.ok());
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ((*json)[i].transaction_id, (*csv)[i].transaction_id);
@@ -57,7 +45,7 @@ TEST(Reader, JsonLinesEqualsCsv) {
 }
 
 TEST(Reader, StrictReadNamesTheFirstBadLine) {
-  auto txs = ReadTransactions(Golden("clean/dirty_otus.txt"));
+  auto txs = ReadTransactions(GoldenPath("clean/dirty_otus.txt"));
   ASSERT_FALSE(txs.ok());
   EXPECT_EQ(txs.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(txs.status().message().find("line 4: bad_terminal_id: terminal_id is empty"),
@@ -67,17 +55,16 @@ TEST(Reader, StrictReadNamesTheFirstBadLine) {
 }
 
 TEST(Reader, EmptyMissingAndHeaderOnlyFiles) {
-  const std::string empty = TempPath("empty.csv");
+  ScopedTempDir dir;
+  const std::string empty = dir.Path("empty.csv");
   ASSERT_TRUE(WriteFile(empty, "").ok());
   EXPECT_EQ(ReadTransactions(empty).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadTransactions("/no/such/file.csv").status().code(), absl::StatusCode::kNotFound);
-  const std::string header_only = TempPath("header.csv");
+  const std::string header_only = dir.Path("header.csv");
   ASSERT_TRUE(WriteFile(header_only, std::string(HeaderLine(Format::kCsv))).ok());
   auto txs = ReadTransactions(header_only);
   ASSERT_TRUE(txs.ok()) << txs.status();
   EXPECT_TRUE(txs->empty());
-  std::filesystem::remove(empty);
-  std::filesystem::remove(header_only);
 }
 
 TEST(Reader, ManySmallChunksKeepOrderAndEveryRow) {
@@ -99,14 +86,14 @@ TEST(Reader, ManySmallChunksKeepOrderAndEveryRow) {
     AppendRow(Format::kOtus, tx, &text);
   }
   text.pop_back();  // no newline at the end of the file
-  const std::string path = TempPath("many.txt");
+  ScopedTempDir dir;
+  const std::string path = dir.Path("many.txt");
   ASSERT_TRUE(WriteFile(path, text).ok());
   for (size_t chunk_bytes : {size_t{37}, size_t{1000}, kDefaultChunkBytes}) {
     auto txs = ReadTransactions(path, {.threads = 3, .chunk_bytes = chunk_bytes});
     ASSERT_TRUE(txs.ok()) << txs.status();
     EXPECT_EQ(*txs, expected) << "chunk_bytes " << chunk_bytes;
   }
-  std::filesystem::remove(path);
 }
 
 }  // namespace
