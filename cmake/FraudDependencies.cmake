@@ -7,6 +7,8 @@ find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(simdjson REQUIRED)
 find_package(nlohmann_json REQUIRED)
+# XGBoost's CMake config in Debian references a binary from another package: use pkg-config.
+pkg_check_modules(XGB REQUIRED IMPORTED_TARGET xgboost)
 if(FRAUD_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

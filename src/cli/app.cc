@@ -37,6 +37,10 @@ int Main(int argc, char** argv) {
   Action action;
   AddGenerateCommand(app, &action);
   AddCleanCommand(app, &action);
+  AddFeaturesCommand(app, &action);
+  AddTrainCommand(app, &action);
+  AddEvaluateCommand(app, &action);
+  AddPredictCommand(app, &action);
 
   const auto known = [&app](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands({})) {

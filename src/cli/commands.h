@@ -15,6 +15,10 @@ using Action = std::function<absl::Status()>;
 
 void AddGenerateCommand(CLI::App& app, Action* action);
 void AddCleanCommand(CLI::App& app, Action* action);
+void AddFeaturesCommand(CLI::App& app, Action* action);
+void AddTrainCommand(CLI::App& app, Action* action);
+void AddEvaluateCommand(CLI::App& app, Action* action);
+void AddPredictCommand(CLI::App& app, Action* action);
 
 // Parses argv, runs the chosen subcommand, returns the process exit code.
 int Main(int argc, char** argv);

@@ -1,0 +1,7 @@
+#include "cli/commands.h"
+
+namespace fraud::cli {
+
+void AddTrainCommand(CLI::App&, Action*) {}  // being written
+
+}  // namespace fraud::cli
