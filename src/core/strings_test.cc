@@ -22,3 +22,17 @@ TEST(Strings, TrimAndCase) {
 
 }  // namespace
 }  // namespace fraud
+
+#include "core/hash.h"
+
+namespace fraud {
+namespace {
+
+TEST(Fnv1a64, KnownVectors) {
+  EXPECT_EQ(Fnv1a64().value(), 0xcbf29ce484222325ULL);
+  EXPECT_EQ(Fnv1a64().Add("a").value(), 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(Fnv1a64().Add("foobar").Hex(), "fnv1a64:85944171f73967e8");
+}
+
+}  // namespace
+}  // namespace fraud

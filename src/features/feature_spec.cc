@@ -1,1 +1,150 @@
 #include "features/feature_spec.h"
+
+#include <algorithm>
+
+#include "core/time.h"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "nlohmann/json.hpp"
+
+namespace fraud {
+
+int FeatureSpec::IndexOf(std::string_view feature) const {
+  const auto it = std::find(names.begin(), names.end(), feature);
+  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
+
+int64_t FeatureSpec::customer_horizon_seconds() const {
+  const int days = customer_windows_days.empty() ? 0 : customer_windows_days.back();
+  return int64_t{days} * kSecondsPerDay;
+}
+
+int64_t FeatureSpec::terminal_horizon_seconds() const {
+  if (terminal_windows_days.empty()) return 0;
+  return int64_t{terminal_windows_days.back() + terminal_delay_days} * kSecondsPerDay;
+}
+
+std::vector<std::string> FeatureSpec::DerivedNames() const {
+  std::vector<std::string> out = {"TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT"};
+  for (const int days : customer_windows_days) {
+    out.push_back(fmt::format("CUSTOMER_ID_NB_TX_{}DAY_WINDOW", days));
+    out.push_back(fmt::format("CUSTOMER_ID_AVG_AMOUNT_{}DAY_WINDOW", days));
+  }
+  for (const int days : terminal_windows_days) {
+    out.push_back(fmt::format("TERMINAL_ID_NB_TX_{}DAY_WINDOW", days));
+    out.push_back(fmt::format("TERMINAL_ID_RISK_{}DAY_WINDOW", days));
+  }
+  if (customer_profile && !customer_windows_days.empty()) {
+    for (const int days : customer_windows_days) {
+      out.push_back(fmt::format("CUSTOMER_ID_AMOUNT_RATIO_{}DAY_WINDOW", days));
+    }
+    const int longest = customer_windows_days.back();
+    out.push_back(fmt::format("CUSTOMER_ID_STD_AMOUNT_{}DAY_WINDOW", longest));
+    out.push_back(fmt::format("CUSTOMER_ID_AMOUNT_ZSCORE_{}DAY_WINDOW", longest));
+    out.push_back("CUSTOMER_ID_SECONDS_SINCE_PREV_TX");
+  }
+  return out;
+}
+
+nlohmann::ordered_json FeatureSpec::ToJson() const {
+  nlohmann::ordered_json j;
+  j["name"] = name;
+  j["version"] = version;
+  j["customer_windows_days"] = customer_windows_days;
+  j["terminal_windows_days"] = terminal_windows_days;
+  j["terminal_delay_days"] = terminal_delay_days;
+  j["customer_profile"] = customer_profile;
+  j["names"] = names;
+  return j;
+}
+
+namespace {
+
+absl::Status CheckWindows(const std::vector<int>& windows, std::string_view what) {
+  if (windows.size() > kMaxWindows) {
+    return absl::InvalidArgumentError(
+        fmt::format("feature spec: at most {} {}", kMaxWindows, what));
+  }
+  for (size_t i = 0; i < windows.size(); ++i) {
+    if (windows[i] <= 0 || (i > 0 && windows[i] <= windows[i - 1])) {
+      return absl::InvalidArgumentError(
+          fmt::format("feature spec: {} must be positive and ascending", what));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FeatureSpec> FeatureSpec::FromJson(const nlohmann::ordered_json& json) {
+  FeatureSpec spec;
+  try {
+    spec.name = json.at("name").get<std::string>();
+    spec.version = json.at("version").get<int>();
+    spec.customer_windows_days = json.at("customer_windows_days").get<std::vector<int>>();
+    spec.terminal_windows_days = json.at("terminal_windows_days").get<std::vector<int>>();
+    spec.terminal_delay_days = json.at("terminal_delay_days").get<int>();
+    spec.customer_profile = json.value("customer_profile", false);
+    spec.names = json.at("names").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(fmt::format("feature spec: {}", e.what()));
+  }
+  if (absl::Status s = CheckWindows(spec.customer_windows_days, "customer_windows_days"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckWindows(spec.terminal_windows_days, "terminal_windows_days"); !s.ok()) {
+    return s;
+  }
+  if (spec.terminal_delay_days < 0) {
+    return absl::InvalidArgumentError("feature spec: terminal_delay_days must be >= 0");
+  }
+  if (spec.names != spec.DerivedNames()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "feature spec '{}': its names do not match its windows (this fraudstream computes {})",
+        spec.name, fmt::join(spec.DerivedNames(), ",")));
+  }
+  return spec;
+}
+
+FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> customer_windows_days,
+                            std::vector<int> terminal_windows_days, int terminal_delay_days,
+                            bool customer_profile) {
+  FeatureSpec spec;
+  spec.name = std::move(name);
+  spec.version = version;
+  spec.customer_windows_days = std::move(customer_windows_days);
+  spec.terminal_windows_days = std::move(terminal_windows_days);
+  spec.terminal_delay_days = terminal_delay_days;
+  spec.customer_profile = customer_profile;
+  spec.names = spec.DerivedNames();
+  return spec;
+}
+
+namespace {
+
+const std::vector<FeatureSpec>& BuiltinSpecs() {
+  static const std::vector<FeatureSpec>* specs = new std::vector<FeatureSpec>{
+      MakeFeatureSpec(std::string(kHandbookV1), 1, {1, 7, 30}, {1, 7, 30}, 7, false),
+      MakeFeatureSpec(std::string(kFraudstreamV2), 2, {1, 7, 30}, {1, 7, 30}, 7, true),
+  };
+  return *specs;
+}
+
+}  // namespace
+
+const FeatureSpec* FindFeatureSpec(std::string_view name) {
+  for (const FeatureSpec& spec : BuiltinSpecs()) {
+    if (spec.name == name) return &spec;
+  }
+  return nullptr;
+}
+
+const FeatureSpec& DefaultFeatureSpec() { return *FindFeatureSpec(kDefaultFeatureSet); }
+
+std::vector<std::string> FeatureSetNames() {
+  std::vector<std::string> out;
+  for (const FeatureSpec& spec : BuiltinSpecs()) out.push_back(spec.name);
+  return out;
+}
+
+}  // namespace fraud

@@ -1,1 +1,95 @@
 #pragma once
+
+// Which model inputs are computed from a transaction and its history, in which order
+// (DESIGN §3). A FeatureSpec is a value: the trainer stores it in the model artifact as JSON
+// and every scoring surface rebuilds the same spec from that JSON, so a model is never fed
+// columns in another order or with other windows than it was trained on.
+//
+//   const FeatureSpec* spec = FindFeatureSpec("handbook-v1");   // nullptr when unknown
+//   nlohmann::ordered_json j = spec->ToJson();
+//   ASSIGN_OR_RETURN(FeatureSpec again, FeatureSpec::FromJson(j));   // validated
+//
+// The built-in sets:
+//   handbook-v1     the Fraud Detection Handbook's 15 inputs (ch. 3.3), in its order:
+//                   TX_AMOUNT, TX_DURING_WEEKEND, TX_DURING_NIGHT,
+//                   CUSTOMER_ID_{NB_TX,AVG_AMOUNT}_{1,7,30}DAY_WINDOW (interleaved per window),
+//                   TERMINAL_ID_{NB_TX,RISK}_{1,7,30}DAY_WINDOW (interleaved per window).
+//   fraudstream-v2  the 15 above, then the customer amount profile (6 inputs):
+//                   CUSTOMER_ID_AMOUNT_RATIO_{1,7,30}DAY_WINDOW,
+//                   CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW, CUSTOMER_ID_AMOUNT_ZSCORE_30DAY_WINDOW,
+//                   CUSTOMER_ID_SECONDS_SINCE_PREV_TX. Definitions: features/window_state.h.
+//
+// Thread-safe: immutable values; FindFeatureSpec returns pointers to static objects.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json_fwd.hpp"
+
+namespace fraud {
+
+inline constexpr std::string_view kHandbookV1 = "handbook-v1";
+inline constexpr std::string_view kFraudstreamV2 = "fraudstream-v2";
+inline constexpr std::string_view kDefaultFeatureSet = kHandbookV1;
+
+// Most windows per key kind (customer, terminal) a spec may have.
+inline constexpr size_t kMaxWindows = 7;
+
+struct FeatureSpec {
+  std::string name;  // "handbook-v1"
+  int version = 1;
+  std::vector<int> customer_windows_days;  // ascending, e.g. {1, 7, 30}
+  std::vector<int> terminal_windows_days;  // ascending, e.g. {1, 7, 30}
+  int terminal_delay_days = 7;
+  // fraudstream-v2's customer amount profile (ratios, std, z-score, time since previous).
+  bool customer_profile = false;
+  std::vector<std::string> names;  // the model inputs, in order; see DerivedNames()
+
+  size_t size() const { return names.size(); }
+  // Index of a feature name, or -1.
+  int IndexOf(std::string_view feature) const;
+
+  // Column offsets of each group in a feature row (derived from the windows).
+  static constexpr int kTxAmount = 0;
+  static constexpr int kTxDuringWeekend = 1;
+  static constexpr int kTxDuringNight = 2;
+  static constexpr int kFirstCustomerColumn = 3;
+  int first_terminal_column() const {
+    return kFirstCustomerColumn + 2 * static_cast<int>(customer_windows_days.size());
+  }
+  int first_profile_column() const {
+    return first_terminal_column() + 2 * static_cast<int>(terminal_windows_days.size());
+  }
+
+  // Longest customer window, and the longest terminal window plus the delay, in seconds:
+  // how much history the state must keep.
+  int64_t customer_horizon_seconds() const;
+  int64_t terminal_horizon_seconds() const;
+
+  // The names that the windows, delay and profile flag imply, in order.
+  std::vector<std::string> DerivedNames() const;
+
+  nlohmann::ordered_json ToJson() const;
+  // Validates: at most kMaxWindows windows, positive and ascending, delay >= 0,
+  // names == DerivedNames().
+  static absl::StatusOr<FeatureSpec> FromJson(const nlohmann::ordered_json& json);
+
+  bool operator==(const FeatureSpec&) const = default;
+};
+
+// Builds a spec with its names derived. Does not validate (FromJson and tests do).
+FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> customer_windows_days,
+                            std::vector<int> terminal_windows_days, int terminal_delay_days,
+                            bool customer_profile);
+
+// The built-in set of that name ("handbook-v1", "fraudstream-v2"), or nullptr.
+const FeatureSpec* FindFeatureSpec(std::string_view name);
+// The default: handbook-v1.
+const FeatureSpec& DefaultFeatureSpec();
+// Names of the built-in sets, for help texts: {"handbook-v1", "fraudstream-v2"}.
+std::vector<std::string> FeatureSetNames();
+
+}  // namespace fraud

@@ -1,0 +1,56 @@
+#include "features/batch.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "fmt/format.h"
+
+namespace fraud {
+
+int FeatureMatrix::ColumnOf(std::string_view name) const {
+  const auto it = std::find(names.begin(), names.end(), name);
+  return it == names.end() ? -1 : static_cast<int>(it - names.begin());
+}
+
+absl::StatusOr<FeatureMatrix> ComputeFeatures(std::span<const Transaction> txs,
+                                              const FeatureSpec& spec,
+                                              const BatchOptions& options) {
+  if (spec.names.empty()) {
+    return absl::InvalidArgumentError(fmt::format("feature set '{}' has no features", spec.name));
+  }
+  FeatureMatrix m;
+  m.rows = txs.size();
+  m.cols = spec.size();
+  m.names = spec.names;
+  m.values.resize(m.rows * m.cols);
+  FeatureState state(spec, options.state);
+
+  const bool sorted = std::is_sorted(txs.begin(), txs.end(), [](const auto& a, const auto& b) {
+    return a.tx_datetime < b.tx_datetime;
+  });
+  std::vector<size_t> order;
+  if (!sorted) {
+    order.resize(txs.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return txs[a].tx_datetime < txs[b].tx_datetime; });
+  }
+  const size_t every = std::max<size_t>(1, options.progress_every);
+  const size_t n = txs.size();
+  const auto at = [&](size_t k) -> const Transaction& { return txs[sorted ? k : order[k]]; };
+  // Two-stage prefetch: each key's slot, then (once the slot is cached) its events.
+  constexpr size_t kSlotsAhead = 16;
+  constexpr size_t kEventsAhead = 6;
+  for (size_t k = 0; k < std::min(n, kSlotsAhead); ++k) state.PrefetchKeys(at(k));
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = sorted ? k : order[k];
+    if (k + kSlotsAhead < n) state.PrefetchKeys(at(k + kSlotsAhead));
+    if (k + kEventsAhead < n) state.PrefetchEvents(at(k + kEventsAhead));
+    state.Process(txs[i], m.values.data() + i * m.cols);
+    if (options.progress && (k + 1) % every == 0) options.progress(k + 1);
+  }
+  if (options.progress) options.progress(txs.size());
+  return m;
+}
+
+}  // namespace fraud

@@ -1,0 +1,86 @@
+#include "features/feature_spec.h"
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace fraud {
+namespace {
+
+TEST(FeatureSpec, HandbookV1IsTheHandbooksFifteenInputsInOrder) {
+  const FeatureSpec* spec = FindFeatureSpec("handbook-v1");
+  ASSERT_NE(spec, nullptr);
+  const std::vector<std::string> expected = {
+      "TX_AMOUNT",
+      "TX_DURING_WEEKEND",
+      "TX_DURING_NIGHT",
+      "CUSTOMER_ID_NB_TX_1DAY_WINDOW",
+      "CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW",
+      "CUSTOMER_ID_NB_TX_7DAY_WINDOW",
+      "CUSTOMER_ID_AVG_AMOUNT_7DAY_WINDOW",
+      "CUSTOMER_ID_NB_TX_30DAY_WINDOW",
+      "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW",
+      "TERMINAL_ID_NB_TX_1DAY_WINDOW",
+      "TERMINAL_ID_RISK_1DAY_WINDOW",
+      "TERMINAL_ID_NB_TX_7DAY_WINDOW",
+      "TERMINAL_ID_RISK_7DAY_WINDOW",
+      "TERMINAL_ID_NB_TX_30DAY_WINDOW",
+      "TERMINAL_ID_RISK_30DAY_WINDOW",
+  };
+  EXPECT_EQ(spec->names, expected);
+  EXPECT_EQ(spec->version, 1);
+  EXPECT_EQ(spec->terminal_delay_days, 7);
+  EXPECT_EQ(spec->first_terminal_column(), 9);
+  EXPECT_EQ(spec->customer_horizon_seconds(), 30 * 86400);
+  EXPECT_EQ(spec->terminal_horizon_seconds(), 37 * 86400);
+  EXPECT_EQ(&DefaultFeatureSpec(), spec);
+}
+
+TEST(FeatureSpec, FraudstreamV2ExtendsV1) {
+  const FeatureSpec* v1 = FindFeatureSpec("handbook-v1");
+  const FeatureSpec* v2 = FindFeatureSpec("fraudstream-v2");
+  ASSERT_NE(v2, nullptr);
+  ASSERT_EQ(v2->size(), 21u);
+  EXPECT_TRUE(std::equal(v1->names.begin(), v1->names.end(), v2->names.begin()));
+  EXPECT_EQ(v2->first_profile_column(), 15);
+  EXPECT_EQ(v2->IndexOf("CUSTOMER_ID_AMOUNT_RATIO_1DAY_WINDOW"), 15);
+  EXPECT_EQ(v2->IndexOf("CUSTOMER_ID_SECONDS_SINCE_PREV_TX"), 20);
+  EXPECT_EQ(v2->IndexOf("NOPE"), -1);
+  EXPECT_EQ(FindFeatureSpec("v3"), nullptr);
+  EXPECT_EQ(FeatureSetNames(), (std::vector<std::string>{"handbook-v1", "fraudstream-v2"}));
+}
+
+TEST(FeatureSpec, JsonRoundTrip) {
+  for (const std::string& name : FeatureSetNames()) {
+    const FeatureSpec& spec = *FindFeatureSpec(name);
+    const nlohmann::ordered_json j = spec.ToJson();
+    EXPECT_EQ(j["name"], name);
+    auto back = FeatureSpec::FromJson(nlohmann::ordered_json::parse(j.dump()));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, spec);
+  }
+  // A plain nlohmann::json converts too.
+  const nlohmann::json plain = FindFeatureSpec("handbook-v1")->ToJson();
+  EXPECT_TRUE(FeatureSpec::FromJson(plain).ok());
+}
+
+TEST(FeatureSpec, FromJsonRejectsInconsistentSpecs) {
+  nlohmann::ordered_json j = FindFeatureSpec("handbook-v1")->ToJson();
+  auto swapped = j;
+  std::swap(swapped["names"][0], swapped["names"][1]);
+  EXPECT_EQ(FeatureSpec::FromJson(swapped).status().code(), absl::StatusCode::kInvalidArgument);
+  auto windows = j;
+  windows["customer_windows_days"] = {7, 1, 30};
+  EXPECT_EQ(FeatureSpec::FromJson(windows).status().code(), absl::StatusCode::kInvalidArgument);
+  auto missing = j;
+  missing.erase("names");
+  EXPECT_EQ(FeatureSpec::FromJson(missing).status().code(), absl::StatusCode::kInvalidArgument);
+  // Other windows are fine when the names follow them.
+  const FeatureSpec custom = MakeFeatureSpec("custom", 1, {2, 14}, {3}, 5, true);
+  auto back = FeatureSpec::FromJson(custom.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->names.back(), "CUSTOMER_ID_SECONDS_SINCE_PREV_TX");
+  EXPECT_EQ(back->IndexOf("TERMINAL_ID_RISK_3DAY_WINDOW"), 8);
+}
+
+}  // namespace
+}  // namespace fraud
