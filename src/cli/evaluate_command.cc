@@ -27,13 +27,13 @@ struct EvaluateFlags {
 
 absl::Status RunEvaluate(const EvaluateFlags& flags) {
   ASSIGN_OR_RETURN(const ModelArtifact model, ModelArtifact::Load(flags.model_dir));
-  std::optional<Split> split;
+  std::optional<SplitDays> split;
   if (flags.split_given) {
     ASSIGN_OR_RETURN(const std::optional<int64_t> start, flags.split.TrainStartDay());
     if (!start) {
       return absl::InvalidArgumentError("--train-start is needed with the other split flags");
     }
-    split = Split{.train_start_day = *start,
+    split = SplitDays{.train_start_day = *start,
                   .train_days = flags.split.train_days,
                   .delay_days = flags.split.delay_days,
                   .test_days = flags.split.test_days};

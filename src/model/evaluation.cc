@@ -25,12 +25,12 @@ std::vector<float> GatherRows(const FeatureMatrix& matrix, std::span<const int64
 
 namespace {
 
-absl::StatusOr<Split> SplitOfModel(const ModelArtifact& model) {
+absl::StatusOr<SplitDays> SplitOfModel(const ModelArtifact& model) {
   try {
     const auto& split = model.manifest.at("training").at("split");
     const auto start = ParseDate(split.at("train_start").get<std::string>());
     if (!start) return absl::DataLossError("the manifest's train_start is not a date");
-    return Split{.train_start_day = DayIndex(*start),
+    return SplitDays{.train_start_day = DayIndex(*start),
                  .train_days = split.at("train_days").get<int>(),
                  .delay_days = split.at("delay_days").get<int>(),
                  .test_days = split.at("test_days").get<int>()};
@@ -72,7 +72,7 @@ absl::StatusOr<EvaluationResult> EvaluateRows(std::span<const float> scores,
 
 absl::StatusOr<ModelEvaluation> EvaluateModel(const ModelArtifact& model,
                                               const std::string& data_path,
-                                              std::optional<Split> split) {
+                                              std::optional<SplitDays> split) {
   ModelEvaluation evaluation;
   if (split) {
     evaluation.split = *split;

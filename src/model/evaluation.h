@@ -29,14 +29,14 @@ absl::StatusOr<EvaluationResult> EvaluateRows(std::span<const float> scores,
                                               std::span<const int64_t> rows, double threshold);
 
 struct ModelEvaluation {
-  Split split;
+  SplitDays split;
   EvaluationResult result;
 };
 
 // Scores the test days of `split` (default: the split the model was trained with).
 absl::StatusOr<ModelEvaluation> EvaluateModel(const ModelArtifact& model,
                                               const std::string& data_path,
-                                              std::optional<Split> split);
+                                              std::optional<SplitDays> split);
 
 struct PredictSummary {
   int64_t rows = 0;

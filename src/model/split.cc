@@ -8,7 +8,7 @@
 
 namespace fraud {
 
-absl::StatusOr<SplitRows> MakeHandbookSplit(std::span<const Transaction> txs, const Split& split) {
+absl::StatusOr<SplitRows> MakeHandbookSplit(std::span<const Transaction> txs, const SplitDays& split) {
   SplitRows rows;
   // Customers with a fraud, per day of the training and delay periods.
   const int64_t known_days = split.train_days + split.delay_days;
@@ -51,15 +51,15 @@ absl::StatusOr<SplitRows> MakeHandbookSplit(std::span<const Transaction> txs, co
   return rows;
 }
 
-Split ValidationSplit(const Split& split) {
-  Split validation = split;
+SplitDays ValidationSplit(const SplitDays& split) {
+  SplitDays validation = split;
   validation.train_start_day = split.train_start_day - split.delay_days - split.train_days;
   validation.test_days = split.train_days;
   return validation;
 }
 
 absl::StatusOr<int64_t> DefaultTrainStartDay(std::span<const Transaction> txs,
-                                             const Split& shape) {
+                                             const SplitDays& shape) {
   if (txs.empty()) return absl::FailedPreconditionError("no transactions");
   int64_t first = DayIndex(txs.front().tx_datetime);
   int64_t last = first;

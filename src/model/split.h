@@ -20,7 +20,7 @@
 
 namespace fraud {
 
-struct Split {
+struct SplitDays {
   int64_t train_start_day = 0;  // core/time.h DayIndex of S
   int train_days = 7;
   int delay_days = 7;
@@ -37,13 +37,13 @@ struct SplitRows {
 
 // txs in any order. Errors (FailedPrecondition) when the training or the test period holds no
 // transaction, naming the dates.
-absl::StatusOr<SplitRows> MakeHandbookSplit(std::span<const Transaction> txs, const Split& split);
+absl::StatusOr<SplitRows> MakeHandbookSplit(std::span<const Transaction> txs, const SplitDays& split);
 
 // The split whose test period is `split`'s training period (for choosing the threshold).
-Split ValidationSplit(const Split& split);
+SplitDays ValidationSplit(const SplitDays& split);
 
 // The default training start: 2018-07-25 (the handbook's) when the data covers that split,
 // else the latest start whose test period ends on the data's last day.
-absl::StatusOr<int64_t> DefaultTrainStartDay(std::span<const Transaction> txs, const Split& shape);
+absl::StatusOr<int64_t> DefaultTrainStartDay(std::span<const Transaction> txs, const SplitDays& shape);
 
 }  // namespace fraud

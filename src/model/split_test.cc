@@ -20,9 +20,9 @@ Transaction Tx(int64_t id, int64_t day, int64_t customer, int fraud) {
   return tx;
 }
 
-TEST(Split, HandbookProtocolRemovesKnownCompromisedCustomers) {
+TEST(HandbookSplit, HandbookProtocolRemovesKnownCompromisedCustomers) {
   // train days 0-1, delay days 2-3, test days 4-5.
-  const Split split{.train_start_day = kDay0, .train_days = 2, .delay_days = 2, .test_days = 2};
+  const SplitDays split{.train_start_day = kDay0, .train_days = 2, .delay_days = 2, .test_days = 2};
   const std::vector<Transaction> txs = {
       Tx(0, -1, 9, 1),  // before the training period: ignored
       Tx(1, 0, 1, 1),   // customer 1 known compromised from training
@@ -44,8 +44,8 @@ TEST(Split, HandbookProtocolRemovesKnownCompromisedCustomers) {
   EXPECT_EQ(rows->test, (std::vector<int64_t>{7, 8, 11}));
 }
 
-TEST(Split, EmptyPeriodsAreClearErrors) {
-  const Split split{.train_start_day = kDay0, .train_days = 7, .delay_days = 7, .test_days = 7};
+TEST(HandbookSplit, EmptyPeriodsAreClearErrors) {
+  const SplitDays split{.train_start_day = kDay0, .train_days = 7, .delay_days = 7, .test_days = 7};
   const std::vector<Transaction> only_training = {Tx(0, 0, 1, 0), Tx(1, 1, 2, 1)};
   auto rows = MakeHandbookSplit(only_training, split);
   ASSERT_FALSE(rows.ok());
@@ -54,22 +54,22 @@ TEST(Split, EmptyPeriodsAreClearErrors) {
       << rows.status();
 }
 
-TEST(Split, ValidationSplitTestsOnTheTrainingPeriod) {
-  const Split split{.train_start_day = kDay0, .train_days = 7, .delay_days = 7, .test_days = 7};
-  const Split validation = ValidationSplit(split);
+TEST(HandbookSplit, ValidationSplitTestsOnTheTrainingPeriod) {
+  const SplitDays split{.train_start_day = kDay0, .train_days = 7, .delay_days = 7, .test_days = 7};
+  const SplitDays validation = ValidationSplit(split);
   EXPECT_EQ(validation.test_start_day(), split.train_start_day);
   EXPECT_EQ(validation.end_day(), split.train_start_day + split.train_days);
   EXPECT_EQ(validation.train_start_day, kDay0 - 14);
 }
 
-TEST(Split, DefaultStartIsTheHandbooksWhenCovered) {
+TEST(HandbookSplit, DefaultStartIsTheHandbooksWhenCovered) {
   std::vector<Transaction> txs;
   for (int d = -100; d < 60; ++d) txs.push_back(Tx(d + 100, d, 1, 0));
-  EXPECT_EQ(*DefaultTrainStartDay(txs, Split{}), kDay0);
+  EXPECT_EQ(*DefaultTrainStartDay(txs, SplitDays{}), kDay0);
   txs.resize(100 + 10);  // data ends on day 9: the latest split that fits starts on day -11
-  EXPECT_EQ(*DefaultTrainStartDay(txs, Split{}), kDay0 + 9 - 20);
+  EXPECT_EQ(*DefaultTrainStartDay(txs, SplitDays{}), kDay0 + 9 - 20);
   txs.resize(5);
-  EXPECT_FALSE(DefaultTrainStartDay(txs, Split{}).ok());
+  EXPECT_FALSE(DefaultTrainStartDay(txs, SplitDays{}).ok());
 }
 
 }  // namespace

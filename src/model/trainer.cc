@@ -136,7 +136,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options) {
 
   const int64_t training_start = clock.NowNanos();
   // The operating threshold, from the validation split when the data reaches back that far.
-  const Split validation_split = ValidationSplit(result.split);
+  const SplitDays validation_split = ValidationSplit(result.split);
   auto validation_rows = MakeHandbookSplit(txs, validation_split);
   if (validation_rows.ok()) {
     ASSIGN_OR_RETURN(Trained model, Fit(matrix, txs, validation_rows->train, params, threads));

@@ -45,7 +45,7 @@ struct TrainOptions {
 };
 
 struct TrainResult {
-  Split split;
+  SplitDays split;
   EvaluationResult test;
   std::optional<EvaluationResult> validation;
   double threshold = 0.5;
