@@ -34,6 +34,8 @@ demo: build
 bench: build
 	@scripts/install-deps.sh --bench
 	@bench/clean_bench.sh $(BUILD)/fraudstream
+	@bench/features_bench.sh $(BUILD)
+	@bench/train_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) demo-out bench-out

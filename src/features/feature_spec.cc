@@ -43,6 +43,12 @@ std::vector<std::string> FeatureSpec::DerivedNames() const {
     out.push_back(fmt::format("CUSTOMER_ID_AMOUNT_ZSCORE_{}DAY_WINDOW", longest));
     out.push_back("CUSTOMER_ID_SECONDS_SINCE_PREV_TX");
   }
+  if (terminal_profile && !terminal_windows_days.empty()) {
+    for (const int days : terminal_windows_days) {
+      out.push_back(fmt::format("TERMINAL_ID_NB_FRAUD_{}DAY_WINDOW", days));
+    }
+    out.push_back("TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD");
+  }
   return out;
 }
 
@@ -54,6 +60,7 @@ nlohmann::ordered_json FeatureSpec::ToJson() const {
   j["terminal_windows_days"] = terminal_windows_days;
   j["terminal_delay_days"] = terminal_delay_days;
   j["customer_profile"] = customer_profile;
+  j["terminal_profile"] = terminal_profile;
   j["names"] = names;
   return j;
 }
@@ -85,6 +92,7 @@ absl::StatusOr<FeatureSpec> FeatureSpec::FromJson(const nlohmann::ordered_json& 
     spec.terminal_windows_days = json.at("terminal_windows_days").get<std::vector<int>>();
     spec.terminal_delay_days = json.at("terminal_delay_days").get<int>();
     spec.customer_profile = json.value("customer_profile", false);
+    spec.terminal_profile = json.value("terminal_profile", false);
     spec.names = json.at("names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(fmt::format("feature spec: {}", e.what()));
@@ -108,7 +116,7 @@ absl::StatusOr<FeatureSpec> FeatureSpec::FromJson(const nlohmann::ordered_json& 
 
 FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> customer_windows_days,
                             std::vector<int> terminal_windows_days, int terminal_delay_days,
-                            bool customer_profile) {
+                            bool customer_profile, bool terminal_profile) {
   FeatureSpec spec;
   spec.name = std::move(name);
   spec.version = version;
@@ -116,6 +124,7 @@ FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> cust
   spec.terminal_windows_days = std::move(terminal_windows_days);
   spec.terminal_delay_days = terminal_delay_days;
   spec.customer_profile = customer_profile;
+  spec.terminal_profile = terminal_profile;
   spec.names = spec.DerivedNames();
   return spec;
 }
@@ -125,7 +134,7 @@ namespace {
 const std::vector<FeatureSpec>& BuiltinSpecs() {
   static const std::vector<FeatureSpec>* specs = new std::vector<FeatureSpec>{
       MakeFeatureSpec(std::string(kHandbookV1), 1, {1, 7, 30}, {1, 7, 30}, 7, false),
-      MakeFeatureSpec(std::string(kFraudstreamV2), 2, {1, 7, 30}, {1, 7, 30}, 7, true),
+      MakeFeatureSpec(std::string(kFraudstreamV2), 2, {1, 7, 30}, {1, 7, 30}, 7, true, true),
   };
   return *specs;
 }

@@ -17,7 +17,11 @@
 //   fraudstream-v2  the 15 above, then the customer amount profile (6 inputs):
 //                   CUSTOMER_ID_AMOUNT_RATIO_{1,7,30}DAY_WINDOW,
 //                   CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW, CUSTOMER_ID_AMOUNT_ZSCORE_30DAY_WINDOW,
-//                   CUSTOMER_ID_SECONDS_SINCE_PREV_TX. Definitions: features/window_state.h.
+//                   CUSTOMER_ID_SECONDS_SINCE_PREV_TX; then the terminal profile (4 inputs):
+//                   TERMINAL_ID_NB_FRAUD_{1,7,30}DAY_WINDOW (known frauds in the delayed
+//                   windows), TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD (from the newest fraud
+//                   older than the delay to t − delay, capped at 30 days).
+//                   Definitions: features/window_state.h.
 //
 // Thread-safe: immutable values; FindFeatureSpec returns pointers to static objects.
 
@@ -46,6 +50,9 @@ struct FeatureSpec {
   int terminal_delay_days = 7;
   // fraudstream-v2's customer amount profile (ratios, std, z-score, time since previous).
   bool customer_profile = false;
+  // fraudstream-v2's terminal profile: known frauds per delayed window and the time since the
+  // terminal's newest known fraud (labels older than the delay only).
+  bool terminal_profile = false;
   std::vector<std::string> names;  // the model inputs, in order; see DerivedNames()
 
   size_t size() const { return names.size(); }
@@ -62,6 +69,11 @@ struct FeatureSpec {
   }
   int first_profile_column() const {
     return first_terminal_column() + 2 * static_cast<int>(terminal_windows_days.size());
+  }
+  int first_terminal_profile_column() const {
+    const bool with_customer_profile = customer_profile && !customer_windows_days.empty();
+    return first_profile_column() +
+           (with_customer_profile ? static_cast<int>(customer_windows_days.size()) + 3 : 0);
   }
 
   // Longest customer window, and the longest terminal window plus the delay, in seconds:
@@ -83,7 +95,7 @@ struct FeatureSpec {
 // Builds a spec with its names derived. Does not validate (FromJson and tests do).
 FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> customer_windows_days,
                             std::vector<int> terminal_windows_days, int terminal_delay_days,
-                            bool customer_profile);
+                            bool customer_profile, bool terminal_profile = false);
 
 // The built-in set of that name ("handbook-v1", "fraudstream-v2"), or nullptr.
 const FeatureSpec* FindFeatureSpec(std::string_view name);

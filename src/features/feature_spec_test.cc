@@ -39,11 +39,14 @@ TEST(FeatureSpec, FraudstreamV2ExtendsV1) {
   const FeatureSpec* v1 = FindFeatureSpec("handbook-v1");
   const FeatureSpec* v2 = FindFeatureSpec("fraudstream-v2");
   ASSERT_NE(v2, nullptr);
-  ASSERT_EQ(v2->size(), 21u);
+  ASSERT_EQ(v2->size(), 25u);
   EXPECT_TRUE(std::equal(v1->names.begin(), v1->names.end(), v2->names.begin()));
   EXPECT_EQ(v2->first_profile_column(), 15);
   EXPECT_EQ(v2->IndexOf("CUSTOMER_ID_AMOUNT_RATIO_1DAY_WINDOW"), 15);
   EXPECT_EQ(v2->IndexOf("CUSTOMER_ID_SECONDS_SINCE_PREV_TX"), 20);
+  EXPECT_EQ(v2->first_terminal_profile_column(), 21);
+  EXPECT_EQ(v2->IndexOf("TERMINAL_ID_NB_FRAUD_1DAY_WINDOW"), 21);
+  EXPECT_EQ(v2->IndexOf("TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD"), 24);
   EXPECT_EQ(v2->IndexOf("NOPE"), -1);
   EXPECT_EQ(FindFeatureSpec("v3"), nullptr);
   EXPECT_EQ(FeatureSetNames(), (std::vector<std::string>{"handbook-v1", "fraudstream-v2"}));

@@ -471,6 +471,9 @@ absl::StatusOr<CustomerState> CustomerState::Deserialize(std::string_view bytes,
 TerminalState::TerminalState(const FeatureSpec& spec, StateOptions options)
     : delay_(int64_t{spec.terminal_delay_days} * kSecondsPerDay),
       first_column_(spec.first_terminal_column()),
+      first_profile_column_(spec.terminal_profile && !spec.terminal_windows_days.empty()
+                                ? spec.first_terminal_profile_column()
+                                : -1),
       retention_(spec.terminal_horizon_seconds() +
                  std::max<int64_t>(0, options.allowed_lateness_seconds)) {
   FRAUD_CHECK_LT(spec.terminal_windows_days.size(), size_t{features_internal::kMaxHints});
@@ -481,8 +484,17 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
                                 uint32_t* hints) const {
   float* out = row + first_column_;
   const int nw = static_cast<int>(windows_.size());
+  // The terminal profile: known frauds per window, then the seconds from the newest known
+  // fraud to t − delay, capped at the longest window (also when there is none), so the value
+  // never depends on events that may have been evicted.
+  float* profile = first_profile_column_ >= 0 ? row + first_profile_column_ : nullptr;
+  const float no_fraud_seconds = static_cast<float>(windows_.back());
   if (h == nullptr) {
     for (int i = 0; i < 2 * nw; ++i) out[i] = 0.0f;
+    if (profile != nullptr) {
+      for (int i = 0; i < nw; ++i) profile[i] = 0.0f;
+      profile[nw] = no_fraud_seconds;
+    }
     return;
   }
   const int64_t t = tx.tx_datetime;
@@ -504,6 +516,17 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
     out[2 * i + 1] =
         count > 0 ? static_cast<float>(static_cast<double>(frauds) / static_cast<double>(count))
                   : 0.0f;
+    if (profile != nullptr) profile[i] = static_cast<float>(frauds);
+  }
+  if (profile != nullptr) {
+    profile[nw] = no_fraud_seconds;
+    if (end_frauds != cum(first)) {
+      // cum_frauds never decreases: the first event reaching end_frauds is the newest fraud.
+      const TerminalEvent* newest = std::lower_bound(
+          first, end, end_frauds,
+          [](const TerminalEvent& e, uint32_t value) { return e.cum_frauds < value; });
+      profile[nw] = std::min(no_fraud_seconds, static_cast<float>(t - delay_ - newest->time));
+    }
   }
 }
 

@@ -33,6 +33,10 @@
 //   CUSTOMER_ID_SECONDS_SINCE_PREV_TX t - time of the customer's latest earlier transaction,
 //                                     capped at Nmax days (also when there is none), so that
 //                                     the value never depends on history the state has evicted
+//   TERMINAL_ID_NB_FRAUD_N            known frauds (tx_fraud = 1) in (t - (N+D), t - D]
+//   TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD
+//                                     (t - D) - time of the terminal's newest fraud at or
+//                                     before t - D, capped at Nmax days (also when none)
 //
 // Ties: transactions with the same event time count in arrival order: a transaction sees the
 // same-second transactions recorded before it, never those recorded after it.
@@ -330,6 +334,7 @@ class TerminalState {
   std::vector<int64_t> windows_;  // seconds, ascending
   int64_t delay_;
   int first_column_;
+  int first_profile_column_;  // -1 without the terminal profile
   int64_t retention_;
   int64_t newest_time_ = kAbsent;
   features_internal::KeyedStore<TerminalId, History> store_;

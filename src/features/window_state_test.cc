@@ -192,7 +192,7 @@ TEST(FeatureState, ComputeDoesNotChangeTheState) {
   FeatureState state(V2());
   Process(state, Tx(1, 1, 1, kMonday, 1000));
   const std::string before = state.Serialize();
-  std::vector<float> a(21), b(21);
+  std::vector<float> a(V2().size()), b(V2().size());
   state.Compute(Tx(2, 1, 1, kMonday + 5, 2000), a.data());
   state.Compute(Tx(2, 1, 1, kMonday + 5, 2000), b.data());
   EXPECT_EQ(a, b);
@@ -270,6 +270,21 @@ std::vector<float> Reference(const FeatureSpec& spec, const std::vector<Transact
     }
     row[first_terminal + 2 * w] = static_cast<float>(n);
     row[first_terminal + 2 * w + 1] = n ? static_cast<float>(double(frauds) / n) : 0.0f;
+    if (spec.terminal_profile) {
+      row[spec.first_terminal_profile_column() + w] = static_cast<float>(frauds);
+    }
+  }
+  if (spec.terminal_profile) {
+    const int64_t longest = tw.back() * kDay;
+    int64_t newest = kAbsent;
+    for (size_t j = 0; j < i; ++j) {
+      if (txs[j].terminal_id == tx.terminal_id && txs[j].tx_fraud == 1 &&
+          txs[j].tx_datetime <= t - delay) {
+        newest = std::max(newest, txs[j].tx_datetime);
+      }
+    }
+    row[spec.first_terminal_profile_column() + tw.size()] = static_cast<float>(
+        newest == kAbsent ? longest : std::min(t - delay - newest, longest));
   }
   if (spec.customer_profile) {
     const int64_t longest = cw.back() * kDay;
@@ -467,6 +482,33 @@ TEST(FeatureState, PartitionCustomersMoveBetweenWorkers) {
   for (size_t i = 300; i < txs.size(); ++i) {
     ASSERT_EQ(Process(whole, txs[i]), Process(receiver, txs[i])) << i;
   }
+}
+
+}  // namespace
+}  // namespace fraud
+
+namespace fraud {
+namespace {
+
+TEST(TerminalProfile, KnownFraudsOnlyAfterTheDelay) {
+  FeatureState state(V2());
+  const int64_t t = kMonday;
+  const int nb_fraud_1d = V2().IndexOf("TERMINAL_ID_NB_FRAUD_1DAY_WINDOW");
+  const int since = V2().IndexOf("TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD");
+  Transaction fraud = Tx(1, 1, 5, t, 1000);
+  fraud.tx_fraud = 1;
+  Process(state, fraud);
+  // Six days later the fraud is not known yet: no count, the cap of 30 days.
+  auto row = Process(state, Tx(2, 2, 5, t + 6 * kDay, 1000));
+  EXPECT_EQ(row[nb_fraud_1d], 0.0f);
+  EXPECT_EQ(row[since], 30.0f * kDay);
+  // Seven days and an hour later it is: one fraud, known for an hour.
+  row = Process(state, Tx(3, 3, 5, t + 7 * kDay + 3600, 1000));
+  EXPECT_EQ(row[nb_fraud_1d], 1.0f);
+  EXPECT_EQ(row[since], 3600.0f);
+  // Another terminal knows nothing.
+  row = Process(state, Tx(4, 3, 6, t + 7 * kDay + 3600, 1000));
+  EXPECT_EQ(row[since], 30.0f * kDay);
 }
 
 }  // namespace
