@@ -71,7 +71,7 @@ per_model = training / 2
 rf, xgb = peer["sklearn_rf"], peer["xgboost_python"]
 p = manifest["model"]["params"]
 print(f"training benchmark: handbook data set (seed 0), fraudstream-v2 ({peer['features']} features), "
-      f"split 7/7/7 from {tr['split']['train_start']}, {threads} threads, best of {runs}")
+      f"split 7/7/7 from {tr['split']['train_start']}, nthread / n_jobs {threads}, best of {runs}")
 print(f"  rows     train {tr['rows']:,} ({tr['frauds']} frauds), test {test['rows']:,} ({test['positives']} frauds)"
       f"  [ours]")
 print(f"           train {peer['train_rows']:,} ({peer['train_frauds']} frauds), test {peer['test_rows']:,} "

@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/progress.h"
 #include "core/status.h"
+#include "data/parallel_chunks.h"
 #include "data/reader.h"
 #include "data/row_writer.h"
 #include "features/batch.h"
@@ -79,6 +80,7 @@ absl::Status RunFeatures(const FeaturesFlags& flags) {
 
   Progress progress("features", 0, flags.quiet ? nullptr : InteractiveStderr());
   BatchOptions batch;
+  batch.threads = flags.threads > 0 ? flags.threads : DefaultThreads();
   if (progress.enabled()) batch.progress = [&progress](size_t rows) { progress.Update(rows, 0); };
   ASSIGN_OR_RETURN(const FeatureMatrix matrix, ComputeFeatures(txs, *spec, batch));
   progress.Finish();
@@ -126,7 +128,7 @@ void AddFeaturesCommand(CLI::App& app, Action* action) {
   cmd->add_option("--feature-set", flags->feature_set, "feature set")
       ->capture_default_str()
       ->check(CLI::IsMember(FeatureSetNames()));
-  cmd->add_option("--threads", flags->threads, "parser threads (default: one per core)")
+  cmd->add_option("--threads", flags->threads, "threads for parsing and features (default: one per core)")
       ->check(CLI::Range(0, 256));
   cmd->add_option("--report", flags->report,
                   "timings and counts as JSON (seconds_read, seconds_features, seconds_write)");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <thread>
 
 #include "fmt/format.h"
 
@@ -38,16 +39,32 @@ absl::StatusOr<FeatureMatrix> ComputeFeatures(std::span<const Transaction> txs,
   const size_t every = std::max<size_t>(1, options.progress_every);
   const size_t n = txs.size();
   const auto at = [&](size_t k) -> const Transaction& { return txs[sorted ? k : order[k]]; };
-  // Two-stage prefetch: each key's slot, then (once the slot is cached) its events.
-  constexpr size_t kSlotsAhead = 16;
-  constexpr size_t kEventsAhead = 6;
-  for (size_t k = 0; k < std::min(n, kSlotsAhead); ++k) state.PrefetchKeys(at(k));
-  for (size_t k = 0; k < n; ++k) {
-    const size_t i = sorted ? k : order[k];
-    if (k + kSlotsAhead < n) state.PrefetchKeys(at(k + kSlotsAhead));
-    if (k + kEventsAhead < n) state.PrefetchEvents(at(k + kEventsAhead));
-    state.Process(txs[i], m.values.data() + i * m.cols);
-    if (options.progress && (k + 1) % every == 0) options.progress(k + 1);
+  // One pass over the rows in event-time order through one half of the state (customers or
+  // terminals: they share nothing, and write disjoint columns), exactly as
+  // FeatureState::Process would. Two-stage prefetch: each key's slot, then its events.
+  const auto pass = [&](auto& part, auto key_of, bool main_pass) {
+    constexpr size_t kSlotsAhead = 16;
+    constexpr size_t kEventsAhead = 6;
+    for (size_t k = 0; k < std::min(n, kSlotsAhead); ++k) part.PrefetchKey(key_of(at(k)));
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = sorted ? k : order[k];
+      if (k + kSlotsAhead < n) part.PrefetchKey(key_of(at(k + kSlotsAhead)));
+      if (k + kEventsAhead < n) part.PrefetchEvents(key_of(at(k + kEventsAhead)));
+      float* row = m.values.data() + i * m.cols;
+      if (main_pass) ComputeTransactionFeatures(txs[i], row);
+      part.Process(txs[i], row);
+      if (main_pass && options.progress && (k + 1) % every == 0) options.progress(k + 1);
+    }
+  };
+  const auto customer_of = [](const Transaction& tx) { return tx.customer_id; };
+  const auto terminal_of = [](const Transaction& tx) { return tx.terminal_id; };
+  if (options.threads >= 2) {
+    std::thread terminals([&] { pass(state.terminals(), terminal_of, false); });
+    pass(state.customers(), customer_of, true);
+    terminals.join();
+  } else {
+    pass(state.customers(), customer_of, true);
+    pass(state.terminals(), terminal_of, false);
   }
   if (options.progress) options.progress(txs.size());
   return m;

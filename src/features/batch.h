@@ -47,6 +47,9 @@ struct BatchOptions {
   // Called every `progress_every` rows with the number of rows done (e.g. a Progress line).
   std::function<void(size_t)> progress;
   size_t progress_every = 1 << 16;
+  // 2 or more: the customer and the terminal halves of the state run on two threads (they
+  // share nothing); the result is the same.
+  int threads = 1;
 };
 
 // Fails with kInvalidArgument when the spec has no features.

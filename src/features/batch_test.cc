@@ -66,7 +66,7 @@ TEST(ComputeFeatures, V2StartsWithV1) {
   auto v1 = ComputeFeatures(txs, V1());
   auto v2 = ComputeFeatures(txs, V2());
   ASSERT_TRUE(v1.ok() && v2.ok());
-  ASSERT_EQ(v2->cols, 25u);
+  ASSERT_EQ(v2->cols, 26u);
   for (size_t r = 0; r < txs.size(); ++r) {
     ASSERT_TRUE(std::equal(v1->row(r), v1->row(r) + 15, v2->row(r))) << r;
   }

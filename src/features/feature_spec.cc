@@ -48,6 +48,7 @@ std::vector<std::string> FeatureSpec::DerivedNames() const {
       out.push_back(fmt::format("TERMINAL_ID_NB_FRAUD_{}DAY_WINDOW", days));
     }
     out.push_back("TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD");
+    out.push_back("TERMINAL_ID_SECONDS_SINCE_FIRST_KNOWN_FRAUD");
   }
   return out;
 }

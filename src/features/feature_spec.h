@@ -17,10 +17,12 @@
 //   fraudstream-v2  the 15 above, then the customer amount profile (6 inputs):
 //                   CUSTOMER_ID_AMOUNT_RATIO_{1,7,30}DAY_WINDOW,
 //                   CUSTOMER_ID_STD_AMOUNT_30DAY_WINDOW, CUSTOMER_ID_AMOUNT_ZSCORE_30DAY_WINDOW,
-//                   CUSTOMER_ID_SECONDS_SINCE_PREV_TX; then the terminal profile (4 inputs):
+//                   CUSTOMER_ID_SECONDS_SINCE_PREV_TX; then the terminal profile (5 inputs):
 //                   TERMINAL_ID_NB_FRAUD_{1,7,30}DAY_WINDOW (known frauds in the delayed
 //                   windows), TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD (from the newest fraud
-//                   older than the delay to t − delay, capped at 30 days).
+//                   older than the delay to t − delay, capped at 30 days),
+//                   TERMINAL_ID_SECONDS_SINCE_FIRST_KNOWN_FRAUD (from the oldest known fraud
+//                   of the delayed 30-day window: how long the compromise has been known).
 //                   Definitions: features/window_state.h.
 //
 // Thread-safe: immutable values; FindFeatureSpec returns pointers to static objects.

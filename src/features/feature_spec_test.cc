@@ -39,7 +39,7 @@ TEST(FeatureSpec, FraudstreamV2ExtendsV1) {
   const FeatureSpec* v1 = FindFeatureSpec("handbook-v1");
   const FeatureSpec* v2 = FindFeatureSpec("fraudstream-v2");
   ASSERT_NE(v2, nullptr);
-  ASSERT_EQ(v2->size(), 25u);
+  ASSERT_EQ(v2->size(), 26u);
   EXPECT_TRUE(std::equal(v1->names.begin(), v1->names.end(), v2->names.begin()));
   EXPECT_EQ(v2->first_profile_column(), 15);
   EXPECT_EQ(v2->IndexOf("CUSTOMER_ID_AMOUNT_RATIO_1DAY_WINDOW"), 15);

@@ -494,6 +494,7 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
     if (profile != nullptr) {
       for (int i = 0; i < nw; ++i) profile[i] = 0.0f;
       profile[nw] = no_fraud_seconds;
+      profile[nw + 1] = no_fraud_seconds;
     }
     return;
   }
@@ -507,8 +508,10 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
   };
   const uint32_t end_frauds = cum(end);
   const TerminalEvent* lo = first;
+  const TerminalEvent* longest_lo = first;
   for (int i = nw - 1; i >= 0; --i) {
     lo = Seek(lo, end, base, h->hint[i + 1], t - delay_ - windows_[i]);
+    if (i == nw - 1) longest_lo = lo;
     if (hints != nullptr) hints[i + 1] = static_cast<uint32_t>(lo - base);
     const int64_t count = end - lo;
     const uint32_t frauds = end_frauds - cum(lo);
@@ -519,13 +522,21 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
     if (profile != nullptr) profile[i] = static_cast<float>(frauds);
   }
   if (profile != nullptr) {
+    // cum_frauds never decreases: the first event reaching a value is the fraud that made it.
+    const auto first_reaching = [&](const TerminalEvent* from, uint32_t value) {
+      return std::lower_bound(from, end, value, [](const TerminalEvent& e, uint32_t v) {
+        return e.cum_frauds < v;
+      });
+    };
     profile[nw] = no_fraud_seconds;
+    profile[nw + 1] = no_fraud_seconds;
     if (end_frauds != cum(first)) {
-      // cum_frauds never decreases: the first event reaching end_frauds is the newest fraud.
-      const TerminalEvent* newest = std::lower_bound(
-          first, end, end_frauds,
-          [](const TerminalEvent& e, uint32_t value) { return e.cum_frauds < value; });
+      const TerminalEvent* newest = first_reaching(first, end_frauds);
       profile[nw] = std::min(no_fraud_seconds, static_cast<float>(t - delay_ - newest->time));
+    }
+    if (end_frauds != cum(longest_lo)) {
+      const TerminalEvent* oldest = first_reaching(longest_lo, cum(longest_lo) + 1);
+      profile[nw + 1] = static_cast<float>(t - delay_ - oldest->time);
     }
   }
 }

@@ -37,6 +37,10 @@
 //   TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD
 //                                     (t - D) - time of the terminal's newest fraud at or
 //                                     before t - D, capped at Nmax days (also when none)
+//   TERMINAL_ID_SECONDS_SINCE_FIRST_KNOWN_FRAUD
+//                                     (t - D) - time of the oldest fraud in
+//                                     (t - (Nmax+D), t - D]; Nmax days when none: how long
+//                                     the terminal has been known to be compromised
 //
 // Ties: transactions with the same event time count in arrival order: a transaction sees the
 // same-second transactions recorded before it, never those recorded after it.

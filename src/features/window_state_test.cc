@@ -285,6 +285,16 @@ std::vector<float> Reference(const FeatureSpec& spec, const std::vector<Transact
     }
     row[spec.first_terminal_profile_column() + tw.size()] = static_cast<float>(
         newest == kAbsent ? longest : std::min(t - delay - newest, longest));
+    int64_t oldest = kAbsent;
+    for (size_t j = 0; j < i; ++j) {
+      if (txs[j].terminal_id == tx.terminal_id && txs[j].tx_fraud == 1 &&
+          txs[j].tx_datetime <= t - delay && txs[j].tx_datetime > t - delay - longest &&
+          (oldest == kAbsent || txs[j].tx_datetime < oldest)) {
+        oldest = txs[j].tx_datetime;
+      }
+    }
+    row[spec.first_terminal_profile_column() + tw.size() + 1] =
+        static_cast<float>(oldest == kAbsent ? longest : t - delay - oldest);
   }
   if (spec.customer_profile) {
     const int64_t longest = cw.back() * kDay;

@@ -6,6 +6,7 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "data/parallel_chunks.h"
 #include "data/reader.h"
 #include "data/row_writer.h"
 #include "features/feature_spec.h"
@@ -81,7 +82,8 @@ absl::StatusOr<ModelEvaluation> EvaluateModel(const ModelArtifact& model,
   }
   ASSIGN_OR_RETURN(const std::vector<Transaction> txs, ReadHistory(data_path));
   ASSIGN_OR_RETURN(const SplitRows rows, MakeHandbookSplit(txs, evaluation.split));
-  ASSIGN_OR_RETURN(const FeatureMatrix matrix, ComputeFeatures(txs, model.features));
+  ASSIGN_OR_RETURN(const FeatureMatrix matrix,
+                   ComputeFeatures(txs, model.features, {.threads = DefaultThreads()}));
   ASSIGN_OR_RETURN(auto scorer, Scorer::Create(model));
   const std::vector<float> values = GatherRows(matrix, rows.test);
   ASSIGN_OR_RETURN(const std::vector<float> scores, scorer->Score(values, rows.test.size()));
@@ -94,7 +96,8 @@ absl::StatusOr<PredictSummary> PredictFile(const ModelArtifact& model, const std
   const int64_t start = Clock::Real().NowNanos();
   ASSIGN_OR_RETURN(const std::vector<Transaction> txs, ReadTransactions(in));
   // Row i of the matrix holds the features of txs[i], computed in event-time order.
-  ASSIGN_OR_RETURN(const FeatureMatrix matrix, ComputeFeatures(txs, model.features));
+  ASSIGN_OR_RETURN(const FeatureMatrix matrix,
+                   ComputeFeatures(txs, model.features, {.threads = DefaultThreads()}));
   ASSIGN_OR_RETURN(auto scorer, Scorer::Create(model));
   ASSIGN_OR_RETURN(const std::vector<float> scores, scorer->Score(matrix.values, matrix.rows));
 
