@@ -45,7 +45,8 @@ absl::StatusOr<Trained> Fit(const FeatureMatrix& matrix, std::span<const Transac
         "the training period holds only one class (no fraud, or only fraud): pick other dates");
   }
   const std::vector<float> values = GatherRows(matrix, rows);
-  ASSIGN_OR_RETURN(DMatrix train, DMatrix::FromDense(values.data(), rows.size(), matrix.cols));
+  ASSIGN_OR_RETURN(DMatrix train,
+                   DMatrix::FromDense(values.data(), rows.size(), matrix.cols, threads));
   RETURN_IF_ERROR(train.SetFloatInfo("label", labels));
   RETURN_IF_ERROR(train.SetFeatureNames(matrix.names));
   ASSIGN_OR_RETURN(Booster booster, Booster::Create({&train}));

@@ -37,10 +37,12 @@ void InitXgboost() {
 void DMatrix::Free::operator()(void* handle) const { XGDMatrixFree(handle); }
 void Booster::Free::operator()(void* handle) const { XGBoosterFree(handle); }
 
-absl::StatusOr<DMatrix> DMatrix::FromDense(const float* values, uint64_t rows, uint64_t cols) {
+absl::StatusOr<DMatrix> DMatrix::FromDense(const float* values, uint64_t rows, uint64_t cols,
+                                           int threads) {
   InitXgboost();
   DMatrixHandle handle = nullptr;
-  XGB_RETURN_IF_ERROR(XGDMatrixCreateFromMat(values, rows, cols, std::nanf(""), &handle));
+  XGB_RETURN_IF_ERROR(
+      XGDMatrixCreateFromMat_omp(values, rows, cols, std::nanf(""), &handle, threads));
   DMatrix matrix;
   matrix.handle_.reset(handle);
   matrix.rows_ = rows;

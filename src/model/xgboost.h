@@ -25,8 +25,9 @@ namespace fraud {
 
 class DMatrix {
  public:
-  // Row-major values; NaN marks a missing value.
-  static absl::StatusOr<DMatrix> FromDense(const float* values, uint64_t rows, uint64_t cols);
+  // Row-major values; NaN marks a missing value. threads: 0 = OpenMP's default (all cores).
+  static absl::StatusOr<DMatrix> FromDense(const float* values, uint64_t rows, uint64_t cols,
+                                           int threads = 0);
 
   absl::Status SetFloatInfo(const char* field, std::span<const float> values);  // label, weight
   absl::Status SetFeatureNames(const std::vector<std::string>& names);
