@@ -349,41 +349,18 @@ void CustomerState::EvictExpired() {
   store_.Compact();
 }
 
-size_t CustomerState::num_keys() const {
-  size_t n = 0;
-  store_.ForEach([&n](CustomerId, const History&) { ++n; });
-  return n;
-}
-
-size_t CustomerState::num_events() const {
-  size_t n = 0;
-  store_.ForEach([&n](CustomerId, const History& h) { n += h.size(); });
-  return n;
-}
-
-size_t CustomerState::EventCount(CustomerId id) const {
-  const History* h = store_.Find(id);
-  return h == nullptr ? 0 : h->size();
-}
-
-int64_t CustomerState::OldestTime(CustomerId id) const {
-  const History* h = store_.Find(id);
-  return h == nullptr ? kAbsent : h->begin()->time;
-}
+size_t CustomerState::num_keys() const { return store_.NumKeys(); }
+size_t CustomerState::num_events() const { return store_.NumEvents(); }
+size_t CustomerState::EventCount(CustomerId id) const { return store_.EventCount(id); }
+int64_t CustomerState::OldestTime(CustomerId id) const { return store_.OldestTime(id); }
 
 CustomerState CustomerState::ExtractIf(const std::function<bool(CustomerId)>& keep) {
-  // A copy of the configuration with an empty store.
+  // A copy of the configuration only: the events stay out of the copy.
   auto all = std::move(store_);
   store_ = {};
   CustomerState out = *this;
   store_ = std::move(all);
-  store_.ForEach([&](CustomerId id, History& h) {
-    if (keep(id)) {
-      out.store_.FindOrCreate(id) = std::move(h);
-      h = History();
-    }
-  });
-  store_.Compact();
+  out.store_ = store_.ExtractIf(keep);
   return out;
 }
 
@@ -615,40 +592,18 @@ void TerminalState::EvictExpired() {
   store_.Compact();
 }
 
-size_t TerminalState::num_keys() const {
-  size_t n = 0;
-  store_.ForEach([&n](TerminalId, const History&) { ++n; });
-  return n;
-}
-
-size_t TerminalState::num_events() const {
-  size_t n = 0;
-  store_.ForEach([&n](TerminalId, const History& h) { n += h.size(); });
-  return n;
-}
-
-size_t TerminalState::EventCount(TerminalId id) const {
-  const History* h = store_.Find(id);
-  return h == nullptr ? 0 : h->size();
-}
-
-int64_t TerminalState::OldestTime(TerminalId id) const {
-  const History* h = store_.Find(id);
-  return h == nullptr ? kAbsent : h->begin()->time;
-}
+size_t TerminalState::num_keys() const { return store_.NumKeys(); }
+size_t TerminalState::num_events() const { return store_.NumEvents(); }
+size_t TerminalState::EventCount(TerminalId id) const { return store_.EventCount(id); }
+int64_t TerminalState::OldestTime(TerminalId id) const { return store_.OldestTime(id); }
 
 TerminalState TerminalState::ExtractIf(const std::function<bool(TerminalId)>& keep) {
+  // A copy of the configuration only: the events stay out of the copy.
   auto all = std::move(store_);
   store_ = {};
   TerminalState out = *this;
   store_ = std::move(all);
-  store_.ForEach([&](TerminalId id, History& h) {
-    if (keep(id)) {
-      out.store_.FindOrCreate(id) = std::move(h);
-      h = History();
-    }
-  });
-  store_.Compact();
+  out.store_ = store_.ExtractIf(keep);
   return out;
 }
 

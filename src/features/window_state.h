@@ -192,6 +192,37 @@ class KeyedStore {
     absl::erase_if(sparse_, [](const auto& kv) { return kv.second.empty(); });
   }
 
+  size_t NumKeys() const {
+    size_t n = 0;
+    ForEach([&n](Id, const Entry&) { ++n; });
+    return n;
+  }
+  size_t NumEvents() const {
+    size_t n = 0;
+    ForEach([&n](Id, const Entry& e) { n += e.size(); });
+    return n;
+  }
+  size_t EventCount(Id id) const {
+    const Entry* e = Find(id);
+    return e == nullptr ? 0 : e->size();
+  }
+  int64_t OldestTime(Id id) const {
+    const Entry* e = Find(id);
+    return e == nullptr ? kAbsent : e->begin()->time;
+  }
+  // Moves the entries whose id passes `keep` into a new store.
+  KeyedStore ExtractIf(const std::function<bool(Id)>& keep) {
+    KeyedStore out;
+    ForEach([&](Id id, Entry& e) {
+      if (keep(id)) {
+        out.FindOrCreate(id) = std::move(e);
+        e = Entry();
+      }
+    });
+    Compact();
+    return out;
+  }
+
  private:
   void Grow(int64_t size) {
     const int64_t old = static_cast<int64_t>(dense_.size());
