@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build make pkg-config
   libabsl-dev libcli11-dev libfmt-dev libsimdjson-dev nlohmann-json3-dev libxgboost-dev
-  libgtest-dev libbenchmark-dev
+  libgtest-dev libbenchmark-dev python3
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-pandas python3-sklearn python3-xgboost hyperfine)
