@@ -6,19 +6,25 @@
 namespace fraud {
 
 absl::StatusOr<std::unique_ptr<Scorer>> Scorer::Create(const ModelArtifact& model) {
-  ASSIGN_OR_RETURN(Booster booster, Booster::LoadModel(model.booster_path()));
-  return std::unique_ptr<Scorer>(new Scorer(std::move(booster), model.features.names.size()));
+  ASSIGN_OR_RETURN(Forest forest, Forest::LoadFile(model.booster_path()));
+  const size_t cols = model.features.names.size();
+  if (forest.num_features() != cols) {
+    return absl::FailedPreconditionError(
+        fmt::format("{}: the booster has {} features, the feature spec {}", model.booster_path(),
+                    forest.num_features(), cols));
+  }
+  return std::unique_ptr<Scorer>(new Scorer(std::move(forest), cols));
 }
 
-absl::StatusOr<std::vector<float>> Scorer::Score(std::span<const float> values,
-                                                 size_t rows) const {
+absl::StatusOr<std::vector<float>> Scorer::Score(std::span<const float> values, size_t rows) const {
   if (values.size() != rows * cols_) {
     return absl::InternalError(
         fmt::format("{} values for {} rows of {} features", values.size(), rows, cols_));
   }
   if (rows == 0) return std::vector<float>();
-  ASSIGN_OR_RETURN(DMatrix data, DMatrix::FromDense(values.data(), rows, cols_));
-  return booster_.Predict(data);
+  std::vector<float> scores(rows);
+  forest_.PredictBatch(values.data(), rows, cols_, scores.data());
+  return scores;
 }
 
 }  // namespace fraud

@@ -1,13 +1,13 @@
 #pragma once
 
-// Scores feature rows with a model artifact. For now backed by XGBoost's own predict; the
-// fast forest evaluator (DESIGN §5) replaces it behind this interface.
+// Scores feature rows with a model artifact, through our own forest evaluator (DESIGN §5,
+// model/forest.h), whose probabilities are bit-identical to XGBoost's predict.
 //
 //   ASSIGN_OR_RETURN(ModelArtifact model, ModelArtifact::Load(dir));
 //   ASSIGN_OR_RETURN(auto scorer, Scorer::Create(model));
 //   ASSIGN_OR_RETURN(std::vector<float> scores, scorer->Score(values, rows));
 //
-// Not thread-safe: one Scorer per thread.
+// Score() is const and thread-safe (the Forest is immutable); it allocates only its result.
 
 #include <memory>
 #include <span>
@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/artifact.h"
-#include "model/xgboost.h"
+#include "model/forest.h"
 
 namespace fraud {
 
@@ -27,8 +27,8 @@ class Scorer {
   absl::StatusOr<std::vector<float>> Score(std::span<const float> values, size_t rows) const;
 
  private:
-  explicit Scorer(Booster booster, size_t cols) : booster_(std::move(booster)), cols_(cols) {}
-  Booster booster_;
+  Scorer(Forest forest, size_t cols) : forest_(std::move(forest)), cols_(cols) {}
+  Forest forest_;
   size_t cols_;
 };
 
