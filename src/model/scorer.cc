@@ -1,5 +1,8 @@
 #include "model/scorer.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "core/status.h"
 #include "fmt/format.h"
 
@@ -23,7 +26,20 @@ absl::StatusOr<std::vector<float>> Scorer::Score(std::span<const float> values, 
   }
   if (rows == 0) return std::vector<float>();
   std::vector<float> scores(rows);
-  forest_.PredictBatch(values.data(), rows, cols_, scores.data());
+  // Large batches (files) are split over the cores; the forest is immutable and thread-safe.
+  constexpr size_t kRowsPerThread = 1 << 16;
+  const size_t threads =
+      std::clamp<size_t>(rows / kRowsPerThread, 1, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  const size_t per_thread = (rows + threads - 1) / threads;
+  for (size_t begin = per_thread; begin < rows; begin += per_thread) {
+    pool.emplace_back([&, begin] {
+      const size_t n = std::min(per_thread, rows - begin);
+      forest_.PredictBatch(values.data() + begin * cols_, n, cols_, scores.data() + begin);
+    });
+  }
+  forest_.PredictBatch(values.data(), std::min(per_thread, rows), cols_, scores.data());
+  for (std::thread& t : pool) t.join();
   return scores;
 }
 
