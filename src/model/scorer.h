@@ -7,7 +7,8 @@
 //   ASSIGN_OR_RETURN(auto scorer, Scorer::Create(model));
 //   ASSIGN_OR_RETURN(std::vector<float> scores, scorer->Score(values, rows));
 //
-// Score() is const and thread-safe (the Forest is immutable); it allocates only its result.
+// Score() is const and thread-safe (the Forest is immutable); it allocates its result and, for
+// large batches, splits the rows over the cores.
 
 #include <memory>
 #include <span>
