@@ -161,25 +161,23 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options) {
   }
   RETURN_IF_ERROR(final_model.status());
   const Trained& model = *final_model;
+  // The operating threshold: chosen on the validation split's scores, or on the training
+  // rows themselves when the data does not reach back that far.
+  if (validation_rows.ok()) RETURN_IF_ERROR(validation_model.status());
+  const Booster& threshold_booster =
+      validation_rows.ok() ? validation_model->booster : model.booster;
+  const std::vector<int64_t>& threshold_rows =
+      validation_rows.ok() ? validation_rows->test : rows.train;
+  ASSIGN_OR_RETURN(const std::vector<float> scores,
+                   Predict(threshold_booster, matrix, threshold_rows));
+  std::vector<int8_t> labels;
+  for (int64_t r : threshold_rows) labels.push_back(txs[r].tx_fraud);
+  ASSIGN_OR_RETURN(const ThresholdChoice choice, ChooseThreshold(scores, labels, rule));
+  result.threshold = choice.threshold;
+  result.threshold_source = validation_rows.ok() ? "validation" : "training";
   if (validation_rows.ok()) {
-    RETURN_IF_ERROR(validation_model.status());
-    ASSIGN_OR_RETURN(std::vector<float> scores,
-                     Predict(validation_model->booster, matrix, validation_rows->test));
-    std::vector<int8_t> labels;
-    for (int64_t r : validation_rows->test) labels.push_back(txs[r].tx_fraud);
-    ASSIGN_OR_RETURN(const ThresholdChoice choice, ChooseThreshold(scores, labels, rule));
-    result.threshold = choice.threshold;
-    result.threshold_source = "validation";
     ASSIGN_OR_RETURN(result.validation,
-                     EvaluateRows(scores, txs, validation_rows->test, result.threshold));
-  }
-  if (!validation_rows.ok()) {
-    ASSIGN_OR_RETURN(std::vector<float> scores, Predict(model.booster, matrix, rows.train));
-    std::vector<int8_t> labels;
-    for (int64_t r : rows.train) labels.push_back(txs[r].tx_fraud);
-    ASSIGN_OR_RETURN(const ThresholdChoice choice, ChooseThreshold(scores, labels, rule));
-    result.threshold = choice.threshold;
-    result.threshold_source = "training";
+                     EvaluateRows(scores, txs, threshold_rows, result.threshold));
   }
   result.seconds_training = (clock.NowNanos() - training_start) * 1e-9;
 
