@@ -15,9 +15,12 @@ build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Every test of the Release build.
+# Every test of the Release build. The registry's PostgreSQL tests use $FRAUDSTREAM_TEST_PG,
+# else the loopback server scripts/start-postgres.sh starts (and they fail if there is none).
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@uri="$${FRAUDSTREAM_TEST_PG:-$$(scripts/start-postgres.sh)}" || exit 1; \
+	  echo "FRAUDSTREAM_TEST_PG=$$uri"; \
+	  FRAUDSTREAM_TEST_PG="$$uri" ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

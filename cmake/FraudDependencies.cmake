@@ -9,6 +9,10 @@ find_package(simdjson REQUIRED)
 find_package(nlohmann_json REQUIRED)
 # XGBoost's CMake config in Debian references a binary from another package: use pkg-config.
 pkg_check_modules(XGB REQUIRED IMPORTED_TARGET xgboost)
+# The registry: SQLite (embedded default), libpq (PostgreSQL), Boost.Math (header-only t test).
+find_package(SQLite3 REQUIRED)
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
+find_package(Boost REQUIRED)
 if(FRAUD_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -9,6 +9,7 @@ packages=(
   g++ cmake ninja-build make pkg-config
   libabsl-dev libcli11-dev libfmt-dev libsimdjson-dev nlohmann-json3-dev libxgboost-dev
   libgtest-dev libbenchmark-dev python3
+  libsqlite3-dev libpq-dev libboost-dev postgresql
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-pandas python3-sklearn python3-xgboost hyperfine)

@@ -6,6 +6,7 @@ set -uo pipefail
 bin=$1
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+export FRAUDSTREAM_REGISTRY="$dir/registry.db"  # train logs its run there, not in the cwd
 failures=0
 passed=0
 

@@ -41,6 +41,9 @@ int Main(int argc, char** argv) {
   AddTrainCommand(app, &action);
   AddEvaluateCommand(app, &action);
   AddPredictCommand(app, &action);
+  AddRunsCommand(app, &action);
+  AddModelsCommand(app, &action);
+  AddPromoteCommand(app, &action);
 
   const auto known = [&app](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands({})) {

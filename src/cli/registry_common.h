@@ -1,0 +1,42 @@
+#pragma once
+
+// What the registry subcommands (train, runs, models, promote, retrain) share: the
+// --registry / --artifact-root flags and plain-text tables.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "cli/common.h"
+#include "model/trainer.h"
+#include "registry/promote.h"
+#include "registry/store.h"
+
+namespace fraud::cli {
+
+struct RegistryFlags {
+  std::string uri;
+  std::string artifact_root;
+
+  void AddTo(CLI::App* cmd);
+  absl::StatusOr<std::unique_ptr<Store>> Open() const;
+};
+
+// Sets the split, model kind and XGBoost params (key=value) of `options` from the flags
+// `train` and `retrain` share.
+absl::Status ApplyModelFlags(const SplitFlags& split, const std::string& kind,
+                             const std::vector<std::string>& params, TrainOptions* options);
+
+// The gate's figures as printed by promote and retrain (several lines).
+std::string GateSummary(const PromoteResult& result, uint64_t seed);
+
+// Columns padded to their widest cell, two spaces apart, header first.
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows);
+
+// A double with 4 decimals, or "-" when absent.
+std::string FormatMetric(const std::map<std::string, double>& metrics, const std::string& key);
+
+}  // namespace fraud::cli
