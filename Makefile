@@ -39,6 +39,7 @@ bench: build
 	@bench/clean_bench.sh $(BUILD)/fraudstream
 	@bench/features_bench.sh $(BUILD)
 	@bench/train_bench.sh $(BUILD)
+	@bench/forest_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) demo-out bench-out

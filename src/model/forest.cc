@@ -7,6 +7,13 @@
 #include <string>
 #include <utility>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FRAUD_FOREST_AVX512 1
+#else
+#define FRAUD_FOREST_AVX512 0
+#endif
+
 #include "core/file.h"
 #include "core/status.h"
 #include "fmt/format.h"
@@ -150,6 +157,9 @@ absl::StatusOr<XgboostTree> ParseTree(const Json& tree, size_t num_features,
     if (!split_type.empty() && split_type[i] != 0) {
       return Invalid("{}: node {} is a categorical split, which is not supported", where, i);
     }
+    if (!std::isfinite(out.condition[i])) {  // the evaluator's NaN rule needs finite splits
+      return Invalid("{}: node {} has a split threshold out of float range", where, i);
+    }
     out.left[i] = static_cast<int32_t>(left[i]);
     out.right[i] = static_cast<int32_t>(right[i]);
     out.feature[i] = static_cast<uint32_t>(feature[i]);
@@ -283,14 +293,14 @@ float Sigmoid(float margin) {
   return 1.0f / (expf(-margin) + 1.0f + kEps);
 }
 
-absl::StatusOr<Forest> Forest::FromXgboostJson(std::string_view json) {
+absl::StatusOr<Forest> Forest::FromXgboostJson(std::string_view json, ForestOptions options) {
   ASSIGN_OR_RETURN(const XgboostModel model, ParseXgboostJson(json));
-  return FromModel(model);
+  return FromModel(model, options);
 }
 
-absl::StatusOr<Forest> Forest::LoadFile(const std::string& path) {
+absl::StatusOr<Forest> Forest::LoadFile(const std::string& path, ForestOptions options) {
   ASSIGN_OR_RETURN(const std::string json, ReadFile(path));
-  auto forest = FromXgboostJson(json);
+  auto forest = FromXgboostJson(json, options);
   if (!forest.ok()) {
     return absl::Status(forest.status().code(),
                         fmt::format("{}: {}", path, std::string(forest.status().message())));
@@ -298,95 +308,418 @@ absl::StatusOr<Forest> Forest::LoadFile(const std::string& path) {
   return forest;
 }
 
-Forest Forest::FromModel(const XgboostModel& model) {
-  Forest forest;
-  forest.num_features_ = model.num_features;
-  forest.base_margin_ = BaseMargin(model);
-  size_t total = 0;
-  for (const XgboostTree& tree : model.trees) total += tree.left.size();
-  forest.feature_.reserve(total);
-  forest.threshold_.reserve(total);
-  forest.left_.reserve(total);
-  forest.right_.reserve(total);
-  forest.default_left_.reserve(total);
-  forest.value_.reserve(total);
+namespace {
 
-  struct Pending {
-    int32_t json_node;
-    uint32_t depth;
+// Edges on the longest root-to-leaf path of a (validated) tree.
+uint32_t TreeDepth(const XgboostTree& tree) {
+  uint32_t deepest = 0;
+  std::vector<std::pair<int32_t, uint32_t>> stack = {{0, 0}};
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, depth);
+    if (tree.left[node] == -1) continue;
+    stack.push_back({tree.left[node], depth + 1});
+    stack.push_back({tree.right[node], depth + 1});
+  }
+  return deepest;
+}
+
+// Feature index of a split in the padded row (see forest.h): the copy whose NaN goes the
+// node's default way.
+uint32_t PaddedFeature(const XgboostTree& tree, int32_t node, uint32_t cols) {
+  return tree.feature[node] + (tree.default_left[node] ? 0 : cols);
+}
+
+}  // namespace
+
+void Forest::AddCompleteGroup(std::span<const XgboostTree> trees, uint32_t cols,
+                              uint32_t depth) {
+  const uint32_t inner = (1u << depth) - 1;
+  const uint32_t offset = static_cast<uint32_t>(complete_feature_.size());
+  const uint32_t leaf_offset = static_cast<uint32_t>(complete_leaf_.size());
+  // Unreached positions (and the lanes past the last tree) stay "always left" (x >= NaN is
+  // false) with a zero leaf.
+  complete_feature_.resize(offset + inner * kTreeLanes, 0);
+  complete_threshold_.resize(offset + inner * kTreeLanes,
+                             std::numeric_limits<float>::quiet_NaN());
+  complete_leaf_.resize(leaf_offset + (inner + 1) * kTreeLanes, 0.0f);
+  // (JSON node, position in the complete tree, level); a leaf above the last level is pushed
+  // down the always-left path to the last level.
+  struct Place {
+    int32_t node;
+    uint32_t position;
+    uint32_t level;
   };
-  std::vector<Pending> queue;
-  for (const XgboostTree& tree : model.trees) {
-    // Breadth-first from the root; the reachable nodes are a tree (checked by the parser).
-    const uint32_t root = static_cast<uint32_t>(forest.left_.size());
-    uint32_t depth = 0;
-    queue.assign(1, Pending{0, 0});
-    for (size_t head = 0; head < queue.size(); ++head) {
-      const auto [node, node_depth] = queue[head];
-      const uint32_t self = root + static_cast<uint32_t>(head);
-      depth = std::max(depth, node_depth);
-      if (tree.left[node] == -1) {
-        forest.feature_.push_back(0);
-        forest.threshold_.push_back(0.0f);
-        forest.left_.push_back(self);
-        forest.right_.push_back(self);
-        forest.default_left_.push_back(1);
-        forest.value_.push_back(tree.condition[node]);
+  std::vector<Place> stack;
+  for (size_t lane = 0; lane < trees.size(); ++lane) {
+    const XgboostTree& tree = trees[lane];
+    stack.assign(1, Place{0, 0, 0});
+    while (!stack.empty()) {
+      const Place place = stack.back();
+      stack.pop_back();
+      if (place.level == depth) {
+        complete_leaf_[leaf_offset + (place.position - inner) * kTreeLanes + lane] =
+            tree.condition[place.node];
         continue;
       }
-      const uint32_t left = root + static_cast<uint32_t>(queue.size());
-      queue.push_back({tree.left[node], node_depth + 1});
-      queue.push_back({tree.right[node], node_depth + 1});
-      forest.feature_.push_back(tree.feature[node]);
-      forest.threshold_.push_back(tree.condition[node]);
-      forest.left_.push_back(left);
-      forest.right_.push_back(left + 1);
-      forest.default_left_.push_back(tree.default_left[node]);
-      forest.value_.push_back(0.0f);
+      const uint32_t left = 2 * place.position + 1;
+      if (tree.left[place.node] == -1) {
+        stack.push_back({place.node, left, place.level + 1});
+        continue;
+      }
+      const size_t at = offset + place.position * kTreeLanes + lane;
+      complete_feature_[at] = PaddedFeature(tree, place.node, cols);
+      complete_threshold_[at] = tree.condition[place.node];
+      stack.push_back({tree.left[place.node], left, place.level + 1});
+      stack.push_back({tree.right[place.node], left + 1, place.level + 1});
     }
-    forest.tree_root_.push_back(root);
-    forest.tree_depth_.push_back(depth);
   }
+  // The same trees one after another, each in level order, for the AVX-512 walk.
+  for (size_t lane = 0; lane < trees.size(); ++lane) {
+    tree_root_.push_back(static_cast<uint32_t>(level_feature_.size()));
+    tree_leaf_.push_back(static_cast<uint32_t>(level_leaf_.size()));
+    tree_depth_.push_back(depth);
+    for (uint32_t p = 0; p < inner; ++p) {
+      level_feature_.push_back(complete_feature_[offset + p * kTreeLanes + lane]);
+      level_threshold_.push_back(complete_threshold_[offset + p * kTreeLanes + lane]);
+    }
+    for (uint32_t q = 0; q <= inner; ++q) {
+      level_leaf_.push_back(complete_leaf_[leaf_offset + q * kTreeLanes + lane]);
+    }
+  }
+  group_offset_.push_back(offset);
+  group_leaf_.push_back(leaf_offset);
+}
+
+void Forest::AddSparseTree(const XgboostTree& tree, uint32_t cols, uint32_t depth) {
+  // Breadth-first from the root, so a node's children are adjacent (right = left + 1); the
+  // reachable nodes are a tree (checked by the parser).
+  const uint32_t root = static_cast<uint32_t>(left_.size());
+  std::vector<int32_t> queue = {0};
+  for (size_t head = 0; head < queue.size(); ++head) {
+    const int32_t node = queue[head];
+    const uint32_t self = root + static_cast<uint32_t>(head);
+    if (tree.left[node] == -1) {
+      // x >= NaN is false for every x: a leaf always steps "left", to itself.
+      feature_.push_back(0);
+      threshold_.push_back(std::numeric_limits<float>::quiet_NaN());
+      left_.push_back(self);
+      value_.push_back(tree.condition[node]);
+      continue;
+    }
+    left_.push_back(root + static_cast<uint32_t>(queue.size()));
+    queue.push_back(tree.left[node]);
+    queue.push_back(tree.right[node]);
+    feature_.push_back(PaddedFeature(tree, node, cols));
+    threshold_.push_back(tree.condition[node]);
+    value_.push_back(0.0f);
+  }
+  tree_root_.push_back(root);
+  tree_leaf_.push_back(0);
+  tree_depth_.push_back(depth);
+}
+
+Forest Forest::FromModel(const XgboostModel& model, ForestOptions options) {
+  Forest forest;
+#if FRAUD_FOREST_AVX512
+  forest.avx512_ = options.simd && __builtin_cpu_supports("avx512f");
+#else
+  (void)options;
+#endif
+  const uint32_t cols = static_cast<uint32_t>(model.num_features);
+  forest.num_features_ = model.num_features;
+  forest.base_margin_ = BaseMargin(model);
+  const size_t trees = model.trees.size();
+  std::vector<uint32_t> depth(trees);
+  for (size_t t = 0; t < trees; ++t) depth[t] = TreeDepth(model.trees[t]);
+  // Groups of kTreeLanes consecutive trees, walked together for one row, share a layout and
+  // a number of steps.
+  for (size_t first = 0; first < trees; first += kTreeLanes) {
+    const size_t last = std::min(first + kTreeLanes, trees);
+    const uint32_t group_depth = *std::max_element(&depth[first], &depth[first] + (last - first));
+    const bool complete = group_depth <= kMaxCompleteDepth;
+    forest.group_depth_.push_back(group_depth);
+    forest.group_complete_.push_back(complete);
+    if (complete) {
+      forest.AddCompleteGroup(std::span(&model.trees[first], last - first), cols, group_depth);
+      continue;
+    }
+    forest.group_offset_.push_back(0);
+    forest.group_leaf_.push_back(0);
+    for (size_t t = first; t < last; ++t) forest.AddSparseTree(model.trees[t], cols, depth[t]);
+  }
+  forest.max_depth_ = depth.empty() ? 0 : *std::max_element(depth.begin(), depth.end());
+  // The AVX-512 walk loads 64 entries from the start of a level: room to read past the end.
+  forest.level_feature_.resize(forest.level_feature_.size() + 64, 0);
+  forest.level_threshold_.resize(forest.level_threshold_.size() + 64, 0.0f);
+  forest.level_leaf_.resize(forest.level_leaf_.size() + 64, 0.0f);
   return forest;
 }
 
-inline uint32_t Forest::Next(uint32_t node, const float* row) const {
-  const float value = row[feature_[node]];
-  // value < threshold is false for NaN, which then follows the default direction.
-  const bool go_left =
-      (value < threshold_[node]) | (std::isnan(value) & (default_left_[node] != 0));
-  return go_left ? left_[node] : right_[node];
+namespace {
+
+// The padded row (see forest.h): 2 * cols floats, NaN as -inf in the first half and as +inf
+// in the second, with `spacing` floats from one value to the next (1 for one row; kBlockRows
+// for the rows of a batch block, interleaved value by value). On the stack up to
+// kStackFeatures features.
+constexpr size_t kStackFeatures = 256;
+
+inline void PadRow(const float* row, size_t cols, size_t spacing, float* out) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (size_t c = 0; c < cols; ++c) {
+    const bool missing = std::isnan(row[c]);
+    out[c * spacing] = missing ? -kInf : row[c];
+    out[(cols + c) * spacing] = missing ? kInf : row[c];
+  }
 }
 
-float Forest::PredictMargin(const float* row) const {
+}  // namespace
+
+float Forest::PredictPaddedMargin(const float* padded) const {
   float margin = base_margin_;
-  for (const uint32_t root : tree_root_) {
-    uint32_t node = root;
-    while (left_[node] != node) node = Next(node, row);
-    margin += value_[node];
+  const size_t trees = tree_root_.size();
+  // kTreeLanes trees at once, so their walks overlap; the leaf values are added in model order
+  // (float addition is not associative, and XGBoost adds tree by tree).
+  for (size_t group = 0, first = 0; first < trees; ++group, first += kTreeLanes) {
+    const size_t lanes = std::min(kTreeLanes, trees - first);
+    const uint32_t depth = group_depth_[group];
+    uint32_t node[kTreeLanes];
+    float leaf[kTreeLanes];
+    if (group_complete_[group]) {
+      // Position p of lane l at p * kTreeLanes + l: the lane is a constant offset.
+      const uint32_t* feature = complete_feature_.data() + group_offset_[group];
+      const float* threshold = complete_threshold_.data() + group_offset_[group];
+      for (size_t lane = 0; lane < lanes; ++lane) node[lane] = 0;
+      for (uint32_t step = 0; step < depth; ++step) {
+        for (size_t lane = 0; lane < lanes; ++lane) {
+          const size_t at = node[lane] * kTreeLanes + lane;
+          node[lane] = 2 * node[lane] + 1 +
+                       static_cast<uint32_t>(padded[feature[at]] >= threshold[at]);
+        }
+      }
+      const float* leaves = complete_leaf_.data() + group_leaf_[group];
+      const uint32_t inner = (1u << depth) - 1;
+      for (size_t lane = 0; lane < lanes; ++lane) {
+        leaf[lane] = leaves[(node[lane] - inner) * kTreeLanes + lane];
+      }
+    } else {
+      for (size_t lane = 0; lane < lanes; ++lane) node[lane] = tree_root_[first + lane];
+      for (uint32_t step = 0; step < depth; ++step) {
+        for (size_t lane = 0; lane < lanes; ++lane) {
+          const uint32_t at = node[lane];
+          node[lane] = left_[at] + static_cast<uint32_t>(padded[feature_[at]] >= threshold_[at]);
+        }
+      }
+      for (size_t lane = 0; lane < lanes; ++lane) leaf[lane] = value_[node[lane]];
+    }
+    for (size_t lane = 0; lane < lanes; ++lane) margin += leaf[lane];
   }
   return margin;
 }
 
-void Forest::PredictMarginBatch(const float* rows, size_t n, size_t stride, float* out) const {
-  size_t i = 0;
-  for (; i + kBatchLanes <= n; i += kBatchLanes) {
-    const float* row[kBatchLanes];
-    float margin[kBatchLanes];
-    for (size_t lane = 0; lane < kBatchLanes; ++lane) {
-      row[lane] = rows + (i + lane) * stride;
-      margin[lane] = base_margin_;
-    }
-    for (size_t t = 0; t < tree_root_.size(); ++t) {
-      uint32_t node[kBatchLanes];
-      for (size_t lane = 0; lane < kBatchLanes; ++lane) node[lane] = tree_root_[t];
-      // Every lane takes depth steps; one that reached its leaf early stays on it.
-      for (uint32_t step = 0; step < tree_depth_[t]; ++step) {
-        for (size_t lane = 0; lane < kBatchLanes; ++lane) node[lane] = Next(node[lane], row[lane]);
+float Forest::PredictMargin(const float* row) const {
+  if (num_features_ <= kStackFeatures) {
+    float padded[2 * kStackFeatures];
+    PadRow(row, num_features_, 1, padded);
+    return PredictPaddedMargin(padded);
+  }
+  std::vector<float> padded(2 * num_features_);  // wide models only
+  PadRow(row, num_features_, 1, padded.data());
+  return PredictPaddedMargin(padded.data());
+}
+
+void Forest::PredictBlockScalar(const float* padded, size_t first_lane, float* out) const {
+  constexpr size_t L = kScalarLanes;
+  constexpr size_t S = kBlockRows;  // value v of block row r at padded[v * S + r]
+  padded += first_lane;             // the lanes are now constant offsets
+  float margin[L];
+  for (size_t lane = 0; lane < L; ++lane) margin[lane] = base_margin_;
+  for (size_t t = 0; t < tree_root_.size(); ++t) {
+    const size_t group = t / kTreeLanes;
+    const uint32_t depth = tree_depth_[t];
+    uint32_t node[L];
+    if (group_complete_[group]) {
+      const size_t tree_lane = t % kTreeLanes;
+      const uint32_t* feature = complete_feature_.data() + group_offset_[group] + tree_lane;
+      const float* threshold = complete_threshold_.data() + group_offset_[group] + tree_lane;
+      for (size_t lane = 0; lane < L; ++lane) node[lane] = 0;
+      for (uint32_t step = 0; step < depth; ++step) {
+        for (size_t lane = 0; lane < L; ++lane) {
+          const size_t at = node[lane] * kTreeLanes;
+          node[lane] = 2 * node[lane] + 1 +
+                       static_cast<uint32_t>(padded[feature[at] * S + lane] >= threshold[at]);
+        }
       }
-      for (size_t lane = 0; lane < kBatchLanes; ++lane) margin[lane] += value_[node[lane]];
+      const float* leaves = complete_leaf_.data() + group_leaf_[group] + tree_lane;
+      const uint32_t inner = (1u << depth) - 1;
+      for (size_t lane = 0; lane < L; ++lane) {
+        margin[lane] += leaves[(node[lane] - inner) * kTreeLanes];
+      }
+      continue;
     }
-    for (size_t lane = 0; lane < kBatchLanes; ++lane) out[i + lane] = margin[lane];
+    for (size_t lane = 0; lane < L; ++lane) node[lane] = tree_root_[t];
+    // Every lane takes depth steps; one that reached its leaf early stays on it.
+    for (uint32_t step = 0; step < depth; ++step) {
+      for (size_t lane = 0; lane < L; ++lane) {
+        const uint32_t at = node[lane];
+        node[lane] =
+            left_[at] + static_cast<uint32_t>(padded[feature_[at] * S + lane] >= threshold_[at]);
+      }
+    }
+    for (size_t lane = 0; lane < L; ++lane) margin[lane] += value_[node[lane]];
+  }
+  for (size_t lane = 0; lane < L; ++lane) out[lane] = margin[lane];
+}
+
+#if FRAUD_FOREST_AVX512
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own undefined sources.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// 16 gathered values base[index[i]]. (The masked form, with a defined source, keeps GCC 12
+// from warning about the unmasked one's undefined source.)
+__attribute__((target("avx512f"))) inline __m512i Gather(__m512i index, const int* base) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xFFFF, index, base, 4);
+}
+__attribute__((target("avx512f"))) inline __m512 Gather(__m512i index, const float* base) {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, index, base, 4);
+}
+
+// The block's 16 rows in the 16 lanes of a vector, the kTreeLanes trees of a group walked
+// side by side (independent gathers overlap). Same arithmetic as the scalar walk: x >= t
+// ordered (false on NaN), margins summed tree by tree in model order.
+__attribute__((target("avx512f"))) void Forest::PredictBlockAvx512(const float* padded,
+                                                                    float* out) const {
+  static_assert(kBlockRows == 16);
+  const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512 margin = _mm512_set1_ps(base_margin_);
+  const size_t trees = tree_root_.size();
+  for (size_t group = 0, first = 0; first < trees; ++group, first += kTreeLanes) {
+    const size_t lanes = std::min(kTreeLanes, trees - first);
+    const uint32_t depth = group_depth_[group];
+    __m512i node[kTreeLanes] = {};
+    __m512 leaf[kTreeLanes] = {};
+    if (group_complete_[group]) {
+      // Each level of a tree is contiguous in level order: levels of up to 32 positions are
+      // looked up in registers (permutes), deeper ones gathered.
+      for (size_t lane = 0; lane < lanes; ++lane) node[lane] = _mm512_setzero_si512();
+      for (uint32_t level = 0; level < depth; ++level) {
+        const uint32_t level_start = (1u << level) - 1;
+        for (size_t lane = 0; lane < lanes; ++lane) {
+          const int* feature = reinterpret_cast<const int*>(level_feature_.data()) +
+                               tree_root_[first + lane];
+          const float* threshold = level_threshold_.data() + tree_root_[first + lane];
+          __m512i f;
+          __m512 t;
+          if (level <= 4) {
+            const __m512i at = _mm512_sub_epi32(node[lane], _mm512_set1_epi32(level_start));
+            f = _mm512_permutexvar_epi32(at, _mm512_loadu_si512(feature + level_start));
+            t = _mm512_permutexvar_ps(at, _mm512_loadu_ps(threshold + level_start));
+          } else if (level == 5) {
+            const __m512i at = _mm512_sub_epi32(node[lane], _mm512_set1_epi32(level_start));
+            f = _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + level_start), at,
+                                          _mm512_loadu_si512(feature + level_start + 16));
+            t = _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + level_start), at,
+                                       _mm512_loadu_ps(threshold + level_start + 16));
+          } else if (level == 6) {  // 64 positions: two 32-entry lookups and a blend
+            const __m512i at = _mm512_sub_epi32(node[lane], _mm512_set1_epi32(level_start));
+            const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32));
+            f = _mm512_mask_blend_epi32(
+                upper,
+                _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + level_start), at,
+                                          _mm512_loadu_si512(feature + level_start + 16)),
+                _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + level_start + 32), at,
+                                          _mm512_loadu_si512(feature + level_start + 48)));
+            t = _mm512_mask_blend_ps(
+                upper,
+                _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + level_start), at,
+                                       _mm512_loadu_ps(threshold + level_start + 16)),
+                _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + level_start + 32), at,
+                                       _mm512_loadu_ps(threshold + level_start + 48)));
+          } else {
+            f = Gather(node[lane], feature);
+            t = Gather(node[lane], threshold);
+          }
+          const __m512 x = Gather(_mm512_add_epi32(_mm512_slli_epi32(f, 4), iota), padded);
+          const __mmask16 right = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ);
+          const __m512i left = _mm512_add_epi32(_mm512_add_epi32(node[lane], node[lane]), one);
+          node[lane] = _mm512_mask_add_epi32(left, right, left, one);
+        }
+      }
+      const __m512i inner = _mm512_set1_epi32(static_cast<int>((1u << depth) - 1));
+      for (size_t lane = 0; lane < lanes; ++lane) {
+        const float* leaves = level_leaf_.data() + tree_leaf_[first + lane];
+        const __m512i at = _mm512_sub_epi32(node[lane], inner);
+        if (depth <= 4) {
+          leaf[lane] = _mm512_permutexvar_ps(at, _mm512_loadu_ps(leaves));
+        } else if (depth == 5) {
+          leaf[lane] = _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at,
+                                              _mm512_loadu_ps(leaves + 16));
+        } else if (depth == 6) {
+          const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32));
+          leaf[lane] = _mm512_mask_blend_ps(
+              upper,
+              _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at, _mm512_loadu_ps(leaves + 16)),
+              _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 32), at,
+                                     _mm512_loadu_ps(leaves + 48)));
+        } else {
+          leaf[lane] = Gather(at, leaves);
+        }
+      }
+    } else {
+      const int* feature = reinterpret_cast<const int*>(feature_.data());
+      const int* children = reinterpret_cast<const int*>(left_.data());
+      for (size_t lane = 0; lane < lanes; ++lane) {
+        node[lane] = _mm512_set1_epi32(static_cast<int>(tree_root_[first + lane]));
+      }
+      // Until every row is on a leaf in every tree of the group (deep trees are lopsided:
+      // most walks end long before the deepest leaf).
+      for (uint32_t step = 0; step < depth; ++step) {
+        __mmask16 moved = 0;
+        for (size_t lane = 0; lane < lanes; ++lane) {
+          const __m512i f = Gather(node[lane], feature);
+          const __m512 t = Gather(node[lane], threshold_.data());
+          const __m512i left = Gather(node[lane], children);
+          const __m512 x = Gather(_mm512_add_epi32(_mm512_slli_epi32(f, 4), iota), padded);
+          const __mmask16 right = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ);
+          const __m512i next = _mm512_mask_add_epi32(left, right, left, one);
+          moved |= _mm512_cmpneq_epi32_mask(next, node[lane]);
+          node[lane] = next;
+        }
+        if (moved == 0) break;
+      }
+      for (size_t lane = 0; lane < lanes; ++lane) {
+        leaf[lane] = Gather(node[lane], value_.data());
+      }
+    }
+    for (size_t lane = 0; lane < lanes; ++lane) margin = _mm512_add_ps(margin, leaf[lane]);
+  }
+  _mm512_storeu_ps(out, margin);
+}
+#pragma GCC diagnostic pop
+#endif
+
+void Forest::PredictMarginBatch(const float* rows, size_t n, size_t stride, float* out) const {
+  const size_t cols = num_features_;
+  size_t i = 0;
+  if (cols <= kStackFeatures) {
+    float padded[kBlockRows * 2 * kStackFeatures];
+    for (; i + kBlockRows <= n; i += kBlockRows) {
+      for (size_t row = 0; row < kBlockRows; ++row) {
+        PadRow(rows + (i + row) * stride, cols, kBlockRows, padded + row);
+      }
+#if FRAUD_FOREST_AVX512
+      if (avx512_) {
+        PredictBlockAvx512(padded, out + i);
+        continue;
+      }
+#endif
+      for (size_t first = 0; first < kBlockRows; first += kScalarLanes) {
+        PredictBlockScalar(padded, first, out + i + first);
+      }
+    }
   }
   for (; i < n; ++i) out[i] = PredictMargin(rows + i * stride);
 }

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,46 +62,103 @@ float ReferencePredictMargin(const XgboostModel& model, const float* row);
 // XGBoost's logistic transform (float, as its PredTransform computes it).
 float Sigmoid(float margin);
 
+struct ForestOptions {
+  // Batches use AVX-512 where the CPU has it (checked at load); false: the scalar walk only
+  // (the results are the same, bit for bit).
+  bool simd = true;
+};
+
 class Forest {
  public:
-  static absl::StatusOr<Forest> FromXgboostJson(std::string_view json);
-  static absl::StatusOr<Forest> LoadFile(const std::string& path);  // NotFound if absent
-  static Forest FromModel(const XgboostModel& model);               // model already validated
+  static absl::StatusOr<Forest> FromXgboostJson(std::string_view json, ForestOptions options = {});
+  // NotFound if absent.
+  static absl::StatusOr<Forest> LoadFile(const std::string& path, ForestOptions options = {});
+  // model already validated.
+  static Forest FromModel(const XgboostModel& model, ForestOptions options = {});
 
-  // row: num_features() values, NaN = missing.
+  // row: num_features() values, NaN = missing. The kTreeLanes trees of a group are walked
+  // side by side, so their memory latencies overlap.
   float PredictMargin(const float* row) const;
   float Predict(const float* row) const { return Sigmoid(PredictMargin(row)); }
 
   // rows: n rows, row i starting at rows + i * stride (stride >= num_features()). out: n
-  // values. Rows go through each tree kBatchLanes at a time, so the memory latency of one
-  // row's walk overlaps the others'.
+  // values. Rows go kBlockRows at a time (see below); a remainder goes one row at a time.
   void PredictMarginBatch(const float* rows, size_t n, size_t stride, float* out) const;
   void PredictBatch(const float* rows, size_t n, size_t stride, float* out) const;
 
   size_t num_features() const { return num_features_; }
   size_t num_trees() const { return tree_root_.size(); }
-  size_t num_nodes() const { return left_.size(); }
+  // Positions stored, padding of complete trees included (see below).
+  size_t stored_nodes() const {
+    return left_.size() + complete_feature_.size() + complete_leaf_.size() +
+           level_feature_.size() + level_leaf_.size();
+  }
   float base_margin() const { return base_margin_; }
 
-  static constexpr size_t kBatchLanes = 8;
+  // A batch goes kBlockRows rows at a time: in the 16 lanes of an AVX-512 vector where the
+  // CPU has it (with the kTreeLanes trees of a group side by side), else kScalarLanes rows
+  // through one tree at a time.
+  static constexpr size_t kBlockRows = 16;
+  static constexpr size_t kScalarLanes = 8;
+  static constexpr size_t kTreeLanes = 8;    // trees walked at once for one row
+  // Groups of trees no deeper than this are stored complete (see below).
+  static constexpr uint32_t kMaxCompleteDepth = 8;
+
+  size_t max_depth() const { return max_depth_; }
+  bool uses_avx512() const { return avx512_; }
 
  private:
   Forest() = default;
 
-  // One step from node for row; a leaf steps to itself.
-  uint32_t Next(uint32_t node, const float* row) const;
+  void AddCompleteGroup(std::span<const XgboostTree> trees, uint32_t cols, uint32_t depth);
+  void AddSparseTree(const XgboostTree& tree, uint32_t cols, uint32_t depth);
+  float PredictPaddedMargin(const float* padded) const;
+  // A block of kBlockRows padded rows, interleaved (value v of row r at padded[v * kBlockRows
+  // + r]). The scalar walk scores rows first_lane .. first_lane + kScalarLanes - 1 into out;
+  // the AVX-512 one all kBlockRows.
+  void PredictBlockScalar(const float* padded, size_t first_lane, float* out) const;
+  void PredictBlockAvx512(const float* padded, float* out) const;
 
-  // All trees' nodes, struct-of-arrays, each tree breadth-first from its root. A leaf has
-  // left_ == right_ == itself and feature_ == 0, so a walk may overshoot it harmlessly; its
-  // value_ is the leaf value (0 for split nodes).
+  // Every walk reads a padded row: 2 * num_features values, the features with NaN as -inf,
+  // then with NaN as +inf. A split's feature index chooses the copy whose NaN goes the
+  // node's default way (-inf >= t is false: left; +inf >= t is true: right; thresholds are
+  // finite), so a step is one comparison, value >= threshold going right, as XGBoost's
+  // value < threshold going left.
+  //
+  // Trees come in groups of kTreeLanes consecutive trees. A group no deeper than
+  // kMaxCompleteDepth is stored as complete binary trees of the group's depth D: per tree
+  // 2^D - 1 split positions (children of p at 2p+1 and 2p+2; a leaf above the last level is
+  // pushed down by "always left" positions, threshold NaN) and 2^D leaf values. Walks take
+  // exactly D steps and read no child index. The group's trees are interleaved: position p
+  // of its tree l is at group_offset_ + p * kTreeLanes + l, leaf q at group_leaf_ +
+  // q * kTreeLanes + l.
+  std::vector<uint32_t> complete_feature_;
+  std::vector<float> complete_threshold_;
+  std::vector<float> complete_leaf_;
+  // The same complete trees one after another, each in level order (level k at positions
+  // 2^k - 1 .. 2^(k+1) - 2), for the AVX-512 walk.
+  std::vector<uint32_t> level_feature_;
+  std::vector<float> level_threshold_;
+  std::vector<float> level_leaf_;
+  // A deeper group is stored sparse: struct-of-arrays nodes, each tree breadth-first from its
+  // root, so the right child is left_ + 1. A leaf has left_ == itself and threshold_ NaN, so a
+  // walk of the tree's depth may overshoot it harmlessly; value_ is the leaf value.
   std::vector<uint32_t> feature_;
   std::vector<float> threshold_;
   std::vector<uint32_t> left_;
-  std::vector<uint32_t> right_;
-  std::vector<uint8_t> default_left_;
   std::vector<float> value_;
+  // Per tree: its root in the sparse arrays or its offset in level_feature_ (complete), its
+  // offset in level_leaf_ (complete), steps of a walk. Per group: depth, whether complete,
+  // offsets in complete_* (0 for a sparse group).
   std::vector<uint32_t> tree_root_;
-  std::vector<uint32_t> tree_depth_;  // edges on the longest root-to-leaf path
+  std::vector<uint32_t> tree_leaf_;
+  std::vector<uint32_t> tree_depth_;
+  std::vector<uint32_t> group_depth_;
+  std::vector<uint8_t> group_complete_;
+  std::vector<uint32_t> group_offset_;
+  std::vector<uint32_t> group_leaf_;
+  size_t max_depth_ = 0;
+  bool avx512_ = false;
   size_t num_features_ = 0;
   float base_margin_ = 0.0f;
 };

@@ -80,6 +80,12 @@ absl::StatusOr<Booster> Booster::LoadModel(const std::string& path) {
   return booster;
 }
 
+absl::StatusOr<Booster> Booster::FromJson(std::string_view json) {
+  ASSIGN_OR_RETURN(Booster booster, Create({}));
+  XGB_RETURN_IF_ERROR(XGBoosterLoadModelFromBuffer(booster.handle(), json.data(), json.size()));
+  return booster;
+}
+
 absl::Status Booster::SetParam(const std::string& name, const std::string& value) {
   if (XGBoosterSetParam(handle(), name.c_str(), value.c_str()) != 0) {
     return absl::InvalidArgumentError(
@@ -104,6 +110,25 @@ absl::StatusOr<std::vector<float>> Booster::Predict(const DMatrix& data, bool ma
   XGB_RETURN_IF_ERROR(XGBoosterPredictFromDMatrix(handle(), data.handle(), config.c_str(),
                                                   &shape, &dim, &result));
   return std::vector<float>(result, result + data.rows());
+}
+
+absl::StatusOr<std::span<const float>> Booster::PredictFromDense(const float* values,
+                                                                 uint64_t rows, uint64_t cols,
+                                                                 bool margin) const {
+  // The array interface protocol (version 3) that XGBoost reads the values through.
+  const std::string array = fmt::format(
+      R"({{"data": [{}, true], "shape": [{}, {}], "typestr": "<f4", "version": 3}})",
+      reinterpret_cast<uintptr_t>(values), rows, cols);
+  const std::string config = fmt::format(
+      R"({{"type": {}, "training": false, "iteration_begin": 0, "iteration_end": 0, )"
+      R"("strict_shape": false, "missing": NaN, "cache_id": 0}})",
+      margin ? 1 : 0);
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* result = nullptr;
+  XGB_RETURN_IF_ERROR(XGBoosterPredictFromDense(handle(), array.c_str(), config.c_str(), nullptr,
+                                                &shape, &dim, &result));
+  return std::span<const float>(result, rows);
 }
 
 absl::Status Booster::SetFeatureNames(const std::vector<std::string>& names) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,11 +47,16 @@ class Booster {
  public:
   static absl::StatusOr<Booster> Create(const std::vector<const DMatrix*>& cache);
   static absl::StatusOr<Booster> LoadModel(const std::string& path);  // .json or .ubj
+  static absl::StatusOr<Booster> FromJson(std::string_view json);      // a booster's JSON
 
   absl::Status SetParam(const std::string& name, const std::string& value);
   absl::Status UpdateOneIter(int iteration, const DMatrix& train);
   // Probabilities (or margins) for every row of data.
   absl::StatusOr<std::vector<float>> Predict(const DMatrix& data, bool margin = false) const;
+  // XGBoost's in-place predict (XGBoosterPredictFromDense) on row-major values, NaN = missing.
+  // The span points into the booster's own buffer: valid until the next call on this booster.
+  absl::StatusOr<std::span<const float>> PredictFromDense(const float* values, uint64_t rows,
+                                                          uint64_t cols, bool margin) const;
   absl::Status SetFeatureNames(const std::vector<std::string>& names);
   absl::Status SaveModel(const std::string& path) const;  // format from the extension
   absl::StatusOr<std::string> SaveJson() const;
