@@ -9,6 +9,8 @@ find_package(simdjson REQUIRED)
 find_package(nlohmann_json REQUIRED)
 # XGBoost's CMake config in Debian references a binary from another package: use pkg-config.
 pkg_check_modules(XGB REQUIRED IMPORTED_TARGET xgboost)
+# Kafka: librdkafka's C API and its mock cluster (librdkafka/rdkafka_mock.h).
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 # The registry: SQLite (embedded default), libpq (PostgreSQL), Boost.Math (header-only t test).
 find_package(SQLite3 REQUIRED)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)

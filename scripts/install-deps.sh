@@ -10,6 +10,7 @@ packages=(
   libabsl-dev libcli11-dev libfmt-dev libsimdjson-dev nlohmann-json3-dev libxgboost-dev
   libgtest-dev libbenchmark-dev python3
   libsqlite3-dev libpq-dev libboost-dev postgresql
+  librdkafka-dev kcat
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-pandas python3-sklearn python3-xgboost hyperfine)

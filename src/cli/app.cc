@@ -41,6 +41,9 @@ int Main(int argc, char** argv) {
   AddTrainCommand(app, &action);
   AddEvaluateCommand(app, &action);
   AddPredictCommand(app, &action);
+  AddBrokerCommand(app, &action);
+  AddReplayCommand(app, &action);
+  AddStreamCommand(app, &action);
   AddRunsCommand(app, &action);
   AddModelsCommand(app, &action);
   AddPromoteCommand(app, &action);

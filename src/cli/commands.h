@@ -19,6 +19,9 @@ void AddFeaturesCommand(CLI::App& app, Action* action);
 void AddTrainCommand(CLI::App& app, Action* action);
 void AddEvaluateCommand(CLI::App& app, Action* action);
 void AddPredictCommand(CLI::App& app, Action* action);
+void AddBrokerCommand(CLI::App& app, Action* action);  // stream_commands.cc
+void AddReplayCommand(CLI::App& app, Action* action);
+void AddStreamCommand(CLI::App& app, Action* action);
 void AddRunsCommand(CLI::App& app, Action* action);
 void AddModelsCommand(CLI::App& app, Action* action);
 void AddPromoteCommand(CLI::App& app, Action* action);

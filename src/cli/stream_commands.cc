@@ -1,0 +1,306 @@
+// fraudstream broker | replay | stream: the Kafka side (DESIGN §7, src/stream).
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "cli/commands.h"
+#include "core/file.h"
+#include "core/progress.h"
+#include "core/status.h"
+#include "core/strings.h"
+#include "fmt/format.h"
+#include "model/artifact.h"
+#include "stream/kafka.h"
+#include "stream/replay.h"
+#include "stream/worker.h"
+
+namespace fraud::cli {
+namespace {
+
+// Set by SIGINT / SIGTERM: stop fetching, finish the batch in flight, flush, commit, exit 0.
+std::atomic<bool> g_stop = false;
+
+void OnSignal(int) { g_stop.store(true); }
+
+void InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// -X key=value and --kafka-config FILE, shared by the Kafka commands.
+struct KafkaFlags {
+  std::string brokers;
+  std::vector<std::string> settings;
+  std::string config_file;
+};
+
+void AddKafkaFlags(CLI::App* cmd, KafkaFlags* flags, bool brokers_required = true) {
+  auto* brokers = cmd->add_option("--brokers,-b", flags->brokers,
+                                  "Kafka bootstrap servers HOST:PORT[,...] (fraudstream broker "
+                                  "prints its address)");
+  if (brokers_required) brokers->required();
+  cmd->add_option("-X", flags->settings,
+                  "librdkafka setting key=value (repeatable; e.g. security.protocol=SASL_SSL)");
+  cmd->add_option("--kafka-config", flags->config_file,
+                  "librdkafka settings from a properties file (key=value lines)");
+}
+
+// ------------------------------------------------------------------------------------------
+// broker
+
+struct BrokerFlags {
+  int partitions = 3;
+  int brokers = 1;
+  std::string bootstrap_file;
+  double seconds = 0;
+};
+
+absl::Status RunBroker(const BrokerFlags& flags) {
+  InstallStopHandlers();
+  ASSIGN_OR_RETURN(std::unique_ptr<MockCluster> cluster, MockCluster::Start(flags.brokers));
+  for (const char* topic : {kInputTopic, kPredictionsTopic, kDlqTopic}) {
+    RETURN_IF_ERROR(cluster->CreateTopic(topic, flags.partitions));
+  }
+  if (!flags.bootstrap_file.empty()) {
+    RETURN_IF_ERROR(WriteFile(flags.bootstrap_file, cluster->bootstrap_servers() + "\n"));
+  }
+  std::printf("%s\n", cluster->bootstrap_servers().c_str());
+  std::fflush(stdout);
+  std::fprintf(stderr,
+               "fraudstream broker: librdkafka mock cluster, %d broker(s), topics %s, %s, %s "
+               "(%d partitions each), in memory only; Ctrl-C stops it\n",
+               flags.brokers, kInputTopic, kPredictionsTopic, kDlqTopic, flags.partitions);
+  const auto start = std::chrono::steady_clock::now();
+  while (!g_stop.load()) {
+    if (flags.seconds > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(flags.seconds)) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------------------------------------
+// replay
+
+struct ReplayFlags {
+  KafkaFlags kafka;
+  std::string input;
+  std::string topic = kInputTopic;
+  std::string rate = "400";
+  std::string ramp;
+  double step_seconds = 60;
+  int64_t limit = 0;
+  bool loop = false;
+  std::string format = "csv";
+  bool quiet = false;
+  bool json = false;
+};
+
+absl::Status RunReplay(const ReplayFlags& flags) {
+  InstallStopHandlers();
+  ReplayOptions options;
+  options.brokers = flags.kafka.brokers;
+  options.kafka_settings = flags.kafka.settings;
+  options.kafka_config_file = flags.kafka.config_file;
+  options.topic = flags.topic;
+  if (flags.rate == "max") {
+    options.rate = 0;
+  } else {
+    char* end = nullptr;
+    options.rate = std::strtod(flags.rate.c_str(), &end);
+    if (flags.rate.empty() || *end != '\0' || !(options.rate > 0)) {
+      return absl::InvalidArgumentError(
+          fmt::format("--rate {}: a positive number of messages per second, or max", flags.rate));
+    }
+  }
+  if (!flags.ramp.empty()) {
+    for (const std::string_view item : Split(flags.ramp, ',')) {
+      char* end = nullptr;
+      const std::string text(Trim(item));
+      const double rate = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !(rate > 0)) {
+        return absl::InvalidArgumentError(fmt::format("--ramp: '{}' is not a rate", text));
+      }
+      options.ramp.push_back(rate);
+    }
+  }
+  options.step_seconds = flags.step_seconds;
+  options.limit = flags.limit;
+  options.loop = flags.loop;
+  if (flags.format == "json") {
+    options.format = Format::kJsonLines;
+  } else if (flags.format == "csv") {
+    options.format = Format::kCsv;
+  } else {
+    return absl::InvalidArgumentError(fmt::format("--format {}: json or csv", flags.format));
+  }
+  options.per_second = flags.quiet || flags.json ? nullptr : stderr;
+  ASSIGN_OR_RETURN(const ReplaySummary summary, Replay(flags.input, options, g_stop));
+  int64_t slowest = INT64_MAX, fastest = 0;
+  for (const int64_t n : summary.per_second) {
+    slowest = std::min(slowest, n);
+    fastest = std::max(fastest, n);
+  }
+  if (summary.per_second.empty()) slowest = 0;
+  if (flags.json) {
+    std::printf(
+        "{\"sent\": %lld, \"acknowledged\": %lld, \"unparsed\": %lld, \"seconds\": %.3f, "
+        "\"rate\": %.1f, \"target_rate\": %s, \"slowest_second\": %lld, \"fastest_second\": "
+        "%lld}\n",
+        static_cast<long long>(summary.sent), static_cast<long long>(summary.acknowledged),
+        static_cast<long long>(summary.unparsed), summary.seconds, summary.rate,
+        options.rate > 0 && options.ramp.empty() ? fmt::format("{}", options.rate).c_str()
+                                                 : "null",
+        static_cast<long long>(slowest), static_cast<long long>(fastest));
+  } else {
+    std::printf("replay: %lld messages to %s in %.2f s: %.1f msg/s (target %s); %lld "
+                "acknowledged, %lld rows sent unparsed\n",
+                static_cast<long long>(summary.sent), flags.topic.c_str(), summary.seconds,
+                summary.rate, flags.ramp.empty() ? flags.rate.c_str() : flags.ramp.c_str(),
+                static_cast<long long>(summary.acknowledged),
+                static_cast<long long>(summary.unparsed));
+  }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------------------------------------
+// stream
+
+struct StreamFlags {
+  KafkaFlags kafka;
+  std::string model_dir;
+  StreamOptions options;
+  bool json = false;
+};
+
+absl::Status RunStream(StreamFlags flags) {
+  InstallStopHandlers();
+  ASSIGN_OR_RETURN(const ModelArtifact model, ModelArtifact::Load(flags.model_dir));
+  StreamOptions& options = flags.options;
+  options.brokers = flags.kafka.brokers;
+  options.kafka_settings = flags.kafka.settings;
+  options.kafka_config_file = flags.kafka.config_file;
+  if (options.model_name.empty()) options.model_name = model.dir;
+  if (options.model_version.empty()) {
+    options.model_version = model.manifest["model"].value("booster_checksum", std::string());
+  }
+  options.progress = !flags.json;
+  ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, model));
+  std::fprintf(stderr, "fraudstream stream: %s -> %s (DLQ %s), group %s, model %s %s%s\n",
+               options.input_topic.c_str(), options.output_topic.c_str(),
+               options.dlq_topic.c_str(), options.group.c_str(), options.model_name.c_str(),
+               options.model_version.c_str(),
+               worker->stats().warmed_up > 0
+                   ? fmt::format(", state warmed up with {} transactions",
+                                 worker->stats().warmed_up).c_str()
+                   : "");
+  const absl::Status run = worker->Run(g_stop);
+  const StreamStats& s = worker->stats();
+  if (flags.json) {
+    std::printf("{\"consumed\": %lld, \"predicted\": %lld, \"dead_lettered\": %lld, "
+                "\"offset_resets\": %lld, \"batches\": %lld, \"seconds\": %.3f, "
+                "\"latency_p50_ms\": %.2f, \"latency_p99_ms\": %.2f}\n",
+                static_cast<long long>(s.consumed), static_cast<long long>(s.predicted),
+                static_cast<long long>(s.dead_lettered), static_cast<long long>(s.offset_resets),
+                static_cast<long long>(s.batches), s.seconds, s.latency_p50_ms,
+                s.latency_p99_ms);
+  } else {
+    std::printf("stream: %lld consumed, %lld predicted, %lld to the DLQ, %lld offset resets in "
+                "%.1f s; latency p50 %.1f ms, p99 %.1f ms\n",
+                static_cast<long long>(s.consumed), static_cast<long long>(s.predicted),
+                static_cast<long long>(s.dead_lettered), static_cast<long long>(s.offset_resets),
+                s.seconds, s.latency_p50_ms, s.latency_p99_ms);
+  }
+  return run;
+}
+
+}  // namespace
+
+void AddBrokerCommand(CLI::App& app, Action* action) {
+  auto flags = std::make_shared<BrokerFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "broker",
+      "Run an embedded Kafka broker (librdkafka's mock cluster: the Kafka protocol on loopback, "
+      "in memory) with the topics transactions-input, fraud-predictions and transactions-dlq; "
+      "prints its bootstrap address and runs until stopped. For the demo and tests; production "
+      "uses real Kafka.");
+  cmd->add_option("--partitions", flags->partitions, "partitions per topic")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--brokers", flags->brokers, "brokers in the cluster")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+  cmd->add_option("--bootstrap-file", flags->bootstrap_file,
+                  "also write the bootstrap address to this file (its port is random)");
+  cmd->add_option("--seconds", flags->seconds, "stop after this many seconds (default: never)");
+  cmd->callback([flags, action] { *action = [flags] { return RunBroker(*flags); }; });
+}
+
+void AddReplayCommand(CLI::App& app, Action* action) {
+  auto flags = std::make_shared<ReplayFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "replay",
+      "Produce a transactions file to Kafka at an exact rate, keyed by customer_id (rows that do "
+      "not parse are sent as they are, for the DLQ); prints the rate achieved each second and a "
+      "summary.");
+  cmd->add_option("input", flags->input, "transactions file")->required();
+  AddKafkaFlags(cmd, &flags->kafka);
+  cmd->add_option("--topic", flags->topic, "topic")->capture_default_str();
+  cmd->add_option("--rate", flags->rate, "messages per second, or max")->capture_default_str();
+  cmd->add_option("--ramp", flags->ramp, "rates one after another, e.g. 50,100,200,400");
+  cmd->add_option("--step-seconds", flags->step_seconds, "seconds per ramp step")
+      ->capture_default_str();
+  cmd->add_option("--limit", flags->limit, "stop after this many messages");
+  cmd->add_flag("--loop", flags->loop, "start the file again at its end");
+  cmd->add_option("--format", flags->format, "message format: csv (Otus column order) or json")
+      ->capture_default_str();
+  cmd->add_flag("-q,--quiet", flags->quiet, "no per-second lines");
+  cmd->add_flag("--json", flags->json, "print the summary as JSON");
+  cmd->callback([flags, action] { *action = [flags] { return RunReplay(*flags); }; });
+}
+
+void AddStreamCommand(CLI::App& app, Action* action) {
+  auto flags = std::make_shared<StreamFlags>();
+  StreamOptions& o = flags->options;
+  CLI::App* cmd = app.add_subcommand(
+      "stream",
+      "Score a Kafka stream in a consumer group: transactions in (JSON lines or CSV rows), "
+      "features from the shared window state, micro-batches scored, predictions out; malformed "
+      "messages to the DLQ with their reason. At-least-once: offsets are committed only after "
+      "the predictions are acknowledged. SIGINT/SIGTERM: finish the batch, flush, commit, exit.");
+  AddKafkaFlags(cmd, &flags->kafka);
+  cmd->add_option("--model-dir", flags->model_dir, "model directory")->required();
+  cmd->add_option("--input", o.input_topic, "input topic")->capture_default_str();
+  cmd->add_option("--output", o.output_topic, "predictions topic")->capture_default_str();
+  cmd->add_option("--dlq", o.dlq_topic, "dead-letter topic")->capture_default_str();
+  cmd->add_option("--group", o.group, "consumer group")->capture_default_str();
+  cmd->add_option("--max-batch", o.max_batch, "messages per micro-batch")->capture_default_str();
+  cmd->add_option("--linger-ms", o.linger_ms, "how long a micro-batch waits to fill")
+      ->capture_default_str();
+  cmd->add_option("--warm-up", o.warm_up,
+                  "history (a file or a directory of files) replayed into the feature state "
+                  "before consuming");
+  cmd->add_flag("--allow-offset-reset", o.allow_offset_reset,
+                "go on after an offset reset (data loss; counted and logged either way)");
+  cmd->add_option("--max-messages", o.max_messages, "stop after this many messages");
+  cmd->add_option("--idle-exit", o.idle_exit_seconds,
+                  "stop after this many seconds without a message");
+  cmd->add_option("--model-name", o.model_name, "model name in the predictions (default: the "
+                  "model directory)");
+  cmd->add_option("--model-version", o.model_version,
+                  "model version in the predictions (default: the booster checksum)");
+  cmd->add_flag("--json", flags->json, "print the summary as JSON");
+  cmd->callback([flags, action] { *action = [flags] { return RunStream(*flags); }; });
+}
+
+}  // namespace fraud::cli

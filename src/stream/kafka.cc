@@ -1,0 +1,242 @@
+#include "stream/kafka.h"
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <algorithm>
+
+#include "core/file.h"
+#include "core/status.h"
+#include "core/strings.h"
+#include "fmt/format.h"
+
+namespace fraud {
+namespace {
+
+// A conf owned until rd_kafka_new takes it.
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+absl::StatusOr<ConfPtr> MakeConf(const KafkaSettings& settings) {
+  ConfPtr conf(rd_kafka_conf_new());
+  char error[512];
+  for (const auto& [key, value] : settings.values()) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), error, sizeof(error)) !=
+        RD_KAFKA_CONF_OK) {
+      // librdkafka's message may quote the value: keep secrets out of it.
+      return absl::InvalidArgumentError(
+          KafkaSettings::IsSecret(key) ? fmt::format("Kafka setting {}: invalid value", key)
+                                       : fmt::format("Kafka setting {}={}: {}", key, value, error));
+    }
+  }
+  return conf;
+}
+
+}  // namespace
+
+struct DeliveryTrampoline {
+  KafkaClient::DeliveryReport report;
+  void* context;
+};
+
+namespace {
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  auto* trampoline = static_cast<DeliveryTrampoline*>(opaque);
+  if (trampoline != nullptr && trampoline->report != nullptr) {
+    trampoline->report(message, trampoline->context);
+  }
+}
+
+}  // namespace
+
+void KafkaSettings::Set(std::string key, std::string value) {
+  for (auto& [k, v] : values_) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  values_.emplace_back(std::move(key), std::move(value));
+}
+
+absl::Status KafkaSettings::Apply(const std::vector<std::string>& items) {
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("Kafka setting '{}' is not key=value", IsSecret(item) ? "***" : item));
+    }
+    Set(std::string(Trim(std::string_view(item).substr(0, eq))), item.substr(eq + 1));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaSettings::ApplyFile(const std::string& path) {
+  ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+  int line_number = 0;
+  for (const std::string_view raw : Split(text, '\n')) {
+    ++line_number;
+    const std::string_view line = Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == '!') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}:{}: not a key=value line", path, line_number));
+    }
+    Set(std::string(Trim(line.substr(0, eq))), std::string(Trim(line.substr(eq + 1))));
+  }
+  return absl::OkStatus();
+}
+
+bool KafkaSettings::IsSecret(const std::string& key) {
+  for (const char* word : {"password", "secret", "sasl.jaas", "ssl.key", "token"}) {
+    if (key.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string KafkaSettings::Describe() const {
+  std::string out;
+  for (const auto& [key, value] : values_) {
+    if (!out.empty()) out += ", ";
+    out += key + "=" + (IsSecret(key) ? "***" : value);
+  }
+  return out;
+}
+
+void KafkaClient::Destroy::operator()(rd_kafka_t* handle) const { rd_kafka_destroy(handle); }
+
+KafkaClient::KafkaClient() = default;
+KafkaClient::KafkaClient(KafkaClient&&) noexcept = default;
+KafkaClient& KafkaClient::operator=(KafkaClient&&) noexcept = default;
+KafkaClient::~KafkaClient() = default;
+
+absl::StatusOr<KafkaClient> KafkaClient::Producer(const KafkaSettings& settings,
+                                                  DeliveryReport report, void* context) {
+  ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(settings));
+  KafkaClient client;
+  client.trampoline_ = std::make_unique<DeliveryTrampoline>(DeliveryTrampoline{report, context});
+  rd_kafka_conf_set_opaque(conf.get(), client.trampoline_.get());
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), OnDelivery);
+  char error[512];
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error));
+  if (handle == nullptr) return absl::InvalidArgumentError(fmt::format("Kafka producer: {}", error));
+  conf.release();  // rd_kafka_new owns it now
+  client.handle_.reset(handle);
+  return client;
+}
+
+absl::StatusOr<KafkaClient> KafkaClient::Consumer(const KafkaSettings& settings,
+                                                  void* rebalance_context,
+                                                  void (*rebalance)(rd_kafka_t*, int, void*,
+                                                                    void*)) {
+  ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(settings));
+  if (rebalance != nullptr) {
+    rd_kafka_conf_set_opaque(conf.get(), rebalance_context);
+    rd_kafka_conf_set_rebalance_cb(
+        conf.get(), reinterpret_cast<void (*)(rd_kafka_t*, rd_kafka_resp_err_t,
+                                              rd_kafka_topic_partition_list_t*, void*)>(rebalance));
+  }
+  char error[512];
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error, sizeof(error));
+  if (handle == nullptr) return absl::InvalidArgumentError(fmt::format("Kafka consumer: {}", error));
+  conf.release();
+  rd_kafka_poll_set_consumer(handle);
+  KafkaClient client;
+  client.handle_.reset(handle);
+  return client;
+}
+
+absl::Status KafkaClient::Produce(const std::string& topic, std::string_view key,
+                                  std::string_view value, void* opaque, int32_t partition) {
+  while (true) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
+        RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      return absl::UnavailableError(
+          fmt::format("Kafka produce to {}: {}", topic, rd_kafka_err2str(err)));
+    }
+    rd_kafka_poll(get(), 10);  // the local queue is full: serve delivery reports, then retry
+  }
+}
+
+int KafkaClient::Poll(int timeout_ms) { return rd_kafka_poll(get(), timeout_ms); }
+
+absl::Status KafkaClient::Flush(int timeout_ms) {
+  const rd_kafka_resp_err_t err = rd_kafka_flush(get(), timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::DeadlineExceededError(fmt::format(
+        "Kafka flush: {} messages still unacknowledged after {} ms ({})", rd_kafka_outq_len(get()),
+        timeout_ms, rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Start(int brokers) {
+  KafkaSettings settings;
+  // The owner handle only hosts the cluster: no bootstrap servers, it connects nowhere (and
+  // need not warn about it).
+  settings.Set("log_level", "4");
+  ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(settings));
+  char error[512];
+  rd_kafka_t* owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error));
+  if (owner == nullptr) return absl::InternalError(fmt::format("mock cluster owner: {}", error));
+  conf.release();
+  std::unique_ptr<MockCluster> cluster(new MockCluster());
+  cluster->owner_ = owner;
+  cluster->cluster_ = rd_kafka_mock_cluster_new(owner, brokers);
+  if (cluster->cluster_ == nullptr) {
+    return absl::InternalError(fmt::format("could not start a mock cluster of {} brokers", brokers));
+  }
+  cluster->bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster->cluster_);
+  return cluster;
+}
+
+MockCluster::~MockCluster() {
+  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);  // before its owner
+  if (owner_ != nullptr) rd_kafka_destroy(owner_);
+}
+
+absl::Status MockCluster::CreateTopic(const std::string& name, int partitions) {
+  const rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InternalError(fmt::format("mock topic {}: {}", name, rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+KafkaSettings DefaultConsumerSettings(const std::string& brokers, const std::string& group) {
+  KafkaSettings settings;
+  settings.Set("bootstrap.servers", brokers);
+  settings.Set("group.id", group);
+  settings.Set("fetch.wait.max.ms", "10");
+  // An out-of-range offset is data loss: an error, never a silent jump (the stream worker
+  // starts a partition without a committed offset at its beginning itself).
+  settings.Set("auto.offset.reset", "error");
+  settings.Set("enable.auto.offset.store", "false");  // stored after the prediction is acked
+  settings.Set("enable.auto.commit", "true");
+  settings.Set("auto.commit.interval.ms", "1000");
+  settings.Set("session.timeout.ms", "6000");
+  settings.Set("partition.assignment.strategy", "cooperative-sticky");
+  return settings;
+}
+
+KafkaSettings DefaultProducerSettings(const std::string& brokers) {
+  KafkaSettings settings;
+  settings.Set("bootstrap.servers", brokers);
+  settings.Set("linger.ms", "5");
+  settings.Set("enable.idempotence", "true");
+  settings.Set("compression.codec", "lz4");
+  settings.Set("queue.buffering.max.messages", "1000000");
+  return settings;
+}
+
+}  // namespace fraud

@@ -1,0 +1,80 @@
+#pragma once
+
+// One stream-scoring worker (DESIGN §7): consumes transactions from Kafka in a consumer group,
+// computes their features with the shared keyed window state, scores micro-batches with the
+// forest evaluator and produces predictions; malformed messages go to the DLQ with their
+// reason. Any number of workers in one group split the partitions.
+//
+// Delivery: at-least-once. A message's offset is stored for commit only after the broker has
+// acknowledged everything produced for it and for every earlier message of the batch
+// (batches are acknowledged in order), so a worker killed at any moment loses nothing; after
+// a crash the uncommitted messages are scored again (duplicates carry the same
+// transaction_id). An offset reset ("offset out of range") is data loss: it is counted, logged
+// and makes Run() fail unless allow_offset_reset.
+//
+//   ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, model));
+//   std::atomic<bool> stop = false;      // set from a signal handler
+//   RETURN_IF_ERROR(worker->Run(stop));  // returns after draining: flush, store, commit
+//
+// Not thread-safe: one thread calls Run(); stop may be set from anywhere.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/artifact.h"
+#include "stream/kafka.h"
+
+namespace fraud {
+
+struct StreamOptions {
+  std::string brokers;
+  std::string input_topic = kInputTopic;
+  std::string output_topic = kPredictionsTopic;
+  std::string dlq_topic = kDlqTopic;
+  std::string group = kDefaultGroup;
+  std::vector<std::string> kafka_settings;  // -X key=value, over the defaults
+  std::string kafka_config_file;            // properties file, applied before -X
+  size_t max_batch = 5000;                  // messages per micro-batch
+  int linger_ms = 2;                        // how long a batch waits to fill
+  bool allow_offset_reset = false;
+  std::string warm_up;       // a file or directory of history replayed into the state first
+  int64_t max_messages = 0;  // stop after this many messages (0: until stopped)
+  double idle_exit_seconds = 0;  // stop after this long without a message or an
+                                 // assignment (0: never)
+  std::string model_name;        // carried in every prediction
+  std::string model_version;
+  bool progress = false;  // a progress line on stderr
+};
+
+struct StreamStats {
+  int64_t consumed = 0;
+  int64_t predicted = 0;
+  int64_t dead_lettered = 0;
+  int64_t offset_resets = 0;
+  int64_t batches = 0;
+  int64_t warmed_up = 0;  // transactions replayed from --warm-up
+  double seconds = 0;
+  double latency_p50_ms = 0;  // message timestamp -> prediction produced
+  double latency_p99_ms = 0;
+};
+
+class StreamWorker {
+ public:
+  static absl::StatusOr<std::unique_ptr<StreamWorker>> Create(const StreamOptions& options,
+                                                              const ModelArtifact& model);
+  ~StreamWorker();
+
+  absl::Status Run(const std::atomic<bool>& stop);
+  const StreamStats& stats() const;
+
+ private:
+  struct Impl;
+  explicit StreamWorker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fraud
