@@ -57,7 +57,7 @@ TEST_F(TrainTest, WritesACompleteArtifact) {
   }
   const auto manifest = nlohmann::json::parse(*ReadFile(dir_->Path("model/fraudstream.json")));
   EXPECT_EQ(manifest["format_version"], kArtifactFormatVersion);
-  EXPECT_EQ(manifest["features"]["name"], "fraudstream-v2");
+  EXPECT_EQ(manifest["features"]["name"], "fraudstream-v3");
   EXPECT_EQ(manifest["signature"]["inputs"].size(), manifest["features"]["names"].size());
   EXPECT_EQ(manifest["signature"]["inputs"][0]["name"], "TX_AMOUNT");
   EXPECT_EQ(manifest["threshold"]["rule"], "fpr<=0.05");

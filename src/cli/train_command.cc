@@ -80,7 +80,8 @@ void AddTrainCommand(CLI::App& app, Action* action) {
                   "XGBoost parameter key=value over the defaults (repeatable); rounds=N sets "
                   "the boosting rounds, scale_pos_weight=balanced weighs the classes");
   cmd->add_option("--feature-set", flags->tracked.train.feature_set,
-                  "feature set: handbook-v1 (the 15 handbook inputs) or fraudstream-v2");
+                  "feature set: handbook-v1 (the 15 handbook inputs), fraudstream-v2 or "
+                  "fraudstream-v3 (the default)");
   cmd->add_option("--threshold-rule", flags->tracked.train.threshold_rule,
                   "operating threshold rule: fpr<=0.05 (max recall at that FPR) or f1");
   cmd->add_option("--threads", flags->tracked.train.threads, "training threads (default: all cores)")

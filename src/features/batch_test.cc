@@ -16,6 +16,7 @@ namespace {
 
 const FeatureSpec& V1() { return *FindFeatureSpec("handbook-v1"); }
 const FeatureSpec& V2() { return *FindFeatureSpec("fraudstream-v2"); }
+const FeatureSpec& V3() { return *FindFeatureSpec("fraudstream-v3"); }
 
 std::vector<Transaction> Golden() {
   auto txs = ReadTransactions(GoldenPath("features/small.csv"));
@@ -73,11 +74,22 @@ TEST(ComputeFeatures, V2StartsWithV1) {
   EXPECT_EQ(v2->ColumnOf("CUSTOMER_ID_SECONDS_SINCE_PREV_TX"), 20);
 }
 
+TEST(ComputeFeatures, V3StartsWithV2) {
+  const std::vector<Transaction> txs = Golden();
+  auto v2 = ComputeFeatures(txs, V2());
+  auto v3 = ComputeFeatures(txs, V3(), {.threads = 2});
+  ASSERT_TRUE(v2.ok() && v3.ok());
+  ASSERT_EQ(v3->cols, 30u);
+  for (size_t r = 0; r < txs.size(); ++r) {
+    ASSERT_TRUE(std::equal(v2->row(r), v2->row(r) + 26, v3->row(r))) << r;
+  }
+}
+
 TEST(ComputeFeatures, StreamingEqualsBatch) {
   // One transaction at a time through FeatureState, checkpointed and restored half way:
   // value for value the batch matrix.
   const std::vector<Transaction> txs = Golden();
-  for (const FeatureSpec* spec : {&V1(), &V2()}) {
+  for (const FeatureSpec* spec : {&V1(), &V2(), &V3()}) {
     auto batch = ComputeFeatures(txs, *spec);
     ASSERT_TRUE(batch.ok());
     auto state = std::make_unique<FeatureState>(*spec);
@@ -103,14 +115,14 @@ TEST(ComputeFeatures, StreamingEqualsBatch) {
 
 TEST(ComputeFeatures, UnsortedInputIsComputedInEventTimeOrder) {
   const std::vector<Transaction> txs = Golden();
-  auto sorted = ComputeFeatures(txs, V2());
+  auto sorted = ComputeFeatures(txs, V3());
   ASSERT_TRUE(sorted.ok());
   std::vector<size_t> perm(txs.size());
   for (size_t i = 0; i < perm.size(); ++i) perm[i] = i;
   std::shuffle(perm.begin(), perm.end(), std::mt19937(4));
   std::vector<Transaction> shuffled;
   for (size_t i : perm) shuffled.push_back(txs[i]);
-  auto m = ComputeFeatures(shuffled, V2());
+  auto m = ComputeFeatures(shuffled, V3());
   ASSERT_TRUE(m.ok());
   for (size_t k = 0; k < perm.size(); ++k) {
     ASSERT_TRUE(std::equal(m->row(k), m->row(k) + m->cols, sorted->row(perm[k]))) << k;

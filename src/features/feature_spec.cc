@@ -50,6 +50,14 @@ std::vector<std::string> FeatureSpec::DerivedNames() const {
     out.push_back("TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD");
     out.push_back("TERMINAL_ID_SECONDS_SINCE_FIRST_KNOWN_FRAUD");
   }
+  if (has_anomaly_profile()) {
+    const int b = customer_baseline_days;
+    out.push_back("CUSTOMER_ID_AMOUNT_RATIO_BASELINE");
+    for (const int k : anomaly_factors) {
+      out.push_back(fmt::format("CUSTOMER_ID_NB_TX_OVER_{}X_BASELINE_{}DAY_WINDOW", k, b));
+    }
+    out.push_back(fmt::format("CUSTOMER_ID_MAX_RATIO_BASELINE_{}DAY_WINDOW", b));
+  }
   return out;
 }
 
@@ -62,6 +70,10 @@ nlohmann::ordered_json FeatureSpec::ToJson() const {
   j["terminal_delay_days"] = terminal_delay_days;
   j["customer_profile"] = customer_profile;
   j["terminal_profile"] = terminal_profile;
+  if (customer_baseline_days != 0) {  // written only when used: older specs' JSON is unchanged
+    j["customer_baseline_days"] = customer_baseline_days;
+    j["anomaly_factors"] = anomaly_factors;
+  }
   j["names"] = names;
   return j;
 }
@@ -94,6 +106,8 @@ absl::StatusOr<FeatureSpec> FeatureSpec::FromJson(const nlohmann::ordered_json& 
     spec.terminal_delay_days = json.at("terminal_delay_days").get<int>();
     spec.customer_profile = json.value("customer_profile", false);
     spec.terminal_profile = json.value("terminal_profile", false);
+    spec.customer_baseline_days = json.value("customer_baseline_days", 0);
+    spec.anomaly_factors = json.value("anomaly_factors", std::vector<int>{});
     spec.names = json.at("names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(fmt::format("feature spec: {}", e.what()));
@@ -106,6 +120,20 @@ absl::StatusOr<FeatureSpec> FeatureSpec::FromJson(const nlohmann::ordered_json& 
   }
   if (spec.terminal_delay_days < 0) {
     return absl::InvalidArgumentError("feature spec: terminal_delay_days must be >= 0");
+  }
+  if (spec.customer_baseline_days != 0) {
+    const int longest = spec.customer_windows_days.empty() ? 0 : spec.customer_windows_days.back();
+    if (spec.customer_baseline_days < 0 || spec.customer_baseline_days >= longest) {
+      return absl::InvalidArgumentError(fmt::format(
+          "feature spec: customer_baseline_days must be in [1, {}) (the longest customer "
+          "window), not {}",
+          longest, spec.customer_baseline_days));
+    }
+    if (spec.anomaly_factors.size() > kMaxAnomalyFactors) {
+      return absl::InvalidArgumentError(
+          fmt::format("feature spec: at most {} anomaly_factors", kMaxAnomalyFactors));
+    }
+    if (absl::Status s = CheckWindows(spec.anomaly_factors, "anomaly_factors"); !s.ok()) return s;
   }
   if (spec.names != spec.DerivedNames()) {
     return absl::InvalidArgumentError(fmt::format(
@@ -136,6 +164,14 @@ const std::vector<FeatureSpec>& BuiltinSpecs() {
   static const std::vector<FeatureSpec>* specs = new std::vector<FeatureSpec>{
       MakeFeatureSpec(std::string(kHandbookV1), 1, {1, 7, 30}, {1, 7, 30}, 7, false),
       MakeFeatureSpec(std::string(kFraudstreamV2), 2, {1, 7, 30}, {1, 7, 30}, 7, true, true),
+      [] {
+        FeatureSpec v3 =
+            MakeFeatureSpec(std::string(kFraudstreamV3), 3, {1, 7, 30}, {1, 7, 30}, 7, true, true);
+        v3.customer_baseline_days = 7;
+        v3.anomaly_factors = {2, 3};
+        v3.names = v3.DerivedNames();
+        return v3;
+      }(),
   };
   return *specs;
 }

@@ -23,6 +23,11 @@
 //                   older than the delay to t − delay, capped at 30 days),
 //                   TERMINAL_ID_SECONDS_SINCE_FIRST_KNOWN_FRAUD (from the oldest known fraud
 //                   of the delayed 30-day window: how long the compromise has been known).
+//   fraudstream-v3  the 26 of v2, then the customer anomaly profile (4 inputs), against a
+//                   baseline of the customer's amounts in (t - 30 days, t - 7 days]:
+//                   CUSTOMER_ID_AMOUNT_RATIO_BASELINE, CUSTOMER_ID_NB_TX_OVER_{2,3}X_BASELINE_
+//                   7DAY_WINDOW, CUSTOMER_ID_MAX_RATIO_BASELINE_7DAY_WINDOW (the training
+//                   default).
 //                   Definitions: features/window_state.h.
 //
 // Thread-safe: immutable values; FindFeatureSpec returns pointers to static objects.
@@ -39,10 +44,13 @@ namespace fraud {
 
 inline constexpr std::string_view kHandbookV1 = "handbook-v1";
 inline constexpr std::string_view kFraudstreamV2 = "fraudstream-v2";
+inline constexpr std::string_view kFraudstreamV3 = "fraudstream-v3";
 inline constexpr std::string_view kDefaultFeatureSet = kHandbookV1;
 
 // Most windows per key kind (customer, terminal) a spec may have.
 inline constexpr size_t kMaxWindows = 7;
+// Most anomaly factors a spec may have (fraudstream-v3's customer anomaly profile).
+inline constexpr size_t kMaxAnomalyFactors = 4;
 
 struct FeatureSpec {
   std::string name;  // "handbook-v1"
@@ -55,7 +63,14 @@ struct FeatureSpec {
   // fraudstream-v2's terminal profile: known frauds per delayed window and the time since the
   // terminal's newest known fraud (labels older than the delay only).
   bool terminal_profile = false;
-  std::vector<std::string> names;  // the model inputs, in order; see DerivedNames()
+  // fraudstream-v3's customer anomaly profile, off when 0: a baseline of the customer's
+  // amounts in (t - Nmax, t - B] with B = customer_baseline_days (a compromise younger than B
+  // does not contaminate it), the current amount over it, and the customer's earlier
+  // transactions of (t - B, t] measured against it: how many exceed each factor times the
+  // baseline mean, and the largest ratio. Needs 0 < B < the longest customer window.
+  int customer_baseline_days = 0;
+  std::vector<int> anomaly_factors;  // ascending, positive, e.g. {2, 3}
+  std::vector<std::string> names;    // the model inputs, in order; see DerivedNames()
 
   size_t size() const { return names.size(); }
   // Index of a feature name, or -1.
@@ -78,6 +93,15 @@ struct FeatureSpec {
            (with_customer_profile ? static_cast<int>(customer_windows_days.size()) + 3 : 0);
   }
 
+  bool has_anomaly_profile() const {
+    return customer_baseline_days > 0 && !customer_windows_days.empty();
+  }
+  int first_anomaly_column() const {
+    const bool with_terminal_profile = terminal_profile && !terminal_windows_days.empty();
+    return first_terminal_profile_column() +
+           (with_terminal_profile ? static_cast<int>(terminal_windows_days.size()) + 2 : 0);
+  }
+
   // Longest customer window, and the longest terminal window plus the delay, in seconds:
   // how much history the state must keep.
   int64_t customer_horizon_seconds() const;
@@ -87,8 +111,8 @@ struct FeatureSpec {
   std::vector<std::string> DerivedNames() const;
 
   nlohmann::ordered_json ToJson() const;
-  // Validates: at most kMaxWindows windows, positive and ascending, delay >= 0,
-  // names == DerivedNames().
+  // Validates: at most kMaxWindows windows, positive and ascending, delay >= 0, the anomaly
+  // profile's baseline inside the longest customer window, names == DerivedNames().
   static absl::StatusOr<FeatureSpec> FromJson(const nlohmann::ordered_json& json);
 
   bool operator==(const FeatureSpec&) const = default;
@@ -99,11 +123,13 @@ FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> cust
                             std::vector<int> terminal_windows_days, int terminal_delay_days,
                             bool customer_profile, bool terminal_profile = false);
 
-// The built-in set of that name ("handbook-v1", "fraudstream-v2"), or nullptr.
+// The built-in set of that name ("handbook-v1", "fraudstream-v2", "fraudstream-v3"), or
+// nullptr.
 const FeatureSpec* FindFeatureSpec(std::string_view name);
 // The default: handbook-v1.
 const FeatureSpec& DefaultFeatureSpec();
-// Names of the built-in sets, for help texts: {"handbook-v1", "fraudstream-v2"}.
+// Names of the built-in sets, for help texts: {"handbook-v1", "fraudstream-v2",
+// "fraudstream-v3"}.
 std::vector<std::string> FeatureSetNames();
 
 }  // namespace fraud

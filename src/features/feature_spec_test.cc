@@ -49,7 +49,30 @@ TEST(FeatureSpec, FraudstreamV2ExtendsV1) {
   EXPECT_EQ(v2->IndexOf("TERMINAL_ID_SECONDS_SINCE_KNOWN_FRAUD"), 24);
   EXPECT_EQ(v2->IndexOf("NOPE"), -1);
   EXPECT_EQ(FindFeatureSpec("v3"), nullptr);
-  EXPECT_EQ(FeatureSetNames(), (std::vector<std::string>{"handbook-v1", "fraudstream-v2"}));
+  EXPECT_EQ(FeatureSetNames(),
+            (std::vector<std::string>{"handbook-v1", "fraudstream-v2", "fraudstream-v3"}));
+}
+
+TEST(FeatureSpec, FraudstreamV3ExtendsV2) {
+  const FeatureSpec* v2 = FindFeatureSpec("fraudstream-v2");
+  const FeatureSpec* v3 = FindFeatureSpec("fraudstream-v3");
+  ASSERT_NE(v3, nullptr);
+  ASSERT_EQ(v3->size(), 30u);
+  EXPECT_EQ(v3->version, 3);
+  EXPECT_TRUE(std::equal(v2->names.begin(), v2->names.end(), v3->names.begin()));
+  EXPECT_FALSE(v2->has_anomaly_profile());
+  EXPECT_TRUE(v3->has_anomaly_profile());
+  EXPECT_EQ(v3->first_anomaly_column(), 26);
+  EXPECT_EQ(v3->IndexOf("CUSTOMER_ID_AMOUNT_RATIO_BASELINE"), 26);
+  EXPECT_EQ(v3->IndexOf("CUSTOMER_ID_NB_TX_OVER_2X_BASELINE_7DAY_WINDOW"), 27);
+  EXPECT_EQ(v3->IndexOf("CUSTOMER_ID_NB_TX_OVER_3X_BASELINE_7DAY_WINDOW"), 28);
+  EXPECT_EQ(v3->IndexOf("CUSTOMER_ID_MAX_RATIO_BASELINE_7DAY_WINDOW"), 29);
+  // Same history kept as v2: the anomaly profile reads the customer's existing events.
+  EXPECT_EQ(v3->customer_horizon_seconds(), v2->customer_horizon_seconds());
+  EXPECT_EQ(v3->terminal_horizon_seconds(), v2->terminal_horizon_seconds());
+  // Older specs' JSON does not name the anomaly profile.
+  EXPECT_FALSE(v2->ToJson().contains("customer_baseline_days"));
+  EXPECT_EQ(v3->ToJson()["customer_baseline_days"], 7);
 }
 
 TEST(FeatureSpec, JsonRoundTrip) {
@@ -77,6 +100,15 @@ TEST(FeatureSpec, FromJsonRejectsInconsistentSpecs) {
   auto missing = j;
   missing.erase("names");
   EXPECT_EQ(FeatureSpec::FromJson(missing).status().code(), absl::StatusCode::kInvalidArgument);
+  // The anomaly baseline must end inside the longest customer window.
+  for (int bad : {-1, 30, 31}) {
+    auto v3 = FindFeatureSpec("fraudstream-v3")->ToJson();
+    v3["customer_baseline_days"] = bad;
+    EXPECT_EQ(FeatureSpec::FromJson(v3).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  auto factors = FindFeatureSpec("fraudstream-v3")->ToJson();
+  factors["anomaly_factors"] = {3, 2};
+  EXPECT_EQ(FeatureSpec::FromJson(factors).status().code(), absl::StatusCode::kInvalidArgument);
   // Other windows are fine when the names follow them.
   const FeatureSpec custom = MakeFeatureSpec("custom", 1, {2, 14}, {3}, 5, true);
   auto back = FeatureSpec::FromJson(custom.ToJson());

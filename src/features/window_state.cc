@@ -205,6 +205,14 @@ CustomerState::CustomerState(const FeatureSpec& spec, StateOptions options)
                  std::max<int64_t>(0, options.allowed_lateness_seconds)) {
   FRAUD_CHECK_LE(spec.customer_windows_days.size(), size_t{features_internal::kMaxHints});
   for (const int days : spec.customer_windows_days) windows_.push_back(days * kSecondsPerDay);
+  if (spec.has_anomaly_profile()) {
+    // The baseline boundary keeps its hint after the windows'.
+    FRAUD_CHECK_LT(spec.customer_windows_days.size(), size_t{features_internal::kMaxHints});
+    baseline_ = int64_t{spec.customer_baseline_days} * kSecondsPerDay;
+    FRAUD_CHECK_LT(baseline_, windows_.back());
+    for (const int k : spec.anomaly_factors) anomaly_factors_.push_back(k);
+    first_anomaly_column_ = spec.first_anomaly_column();
+  }
 }
 
 void CustomerState::ComputeFrom(const History* h, const Transaction& tx, float* row,
@@ -235,6 +243,7 @@ void CustomerState::ComputeFrom(const History* h, const Transaction& tx, float* 
   const int nw = static_cast<int>(windows_.size());
   // Longest window first; each shorter one starts searching where the longer one starts.
   const CustomerEvent* lo = first;
+  const CustomerEvent* longest_lo = first;
   int64_t longest_count = 0;
   int64_t longest_sum = 0;
   uint64_t longest_squares = 0;
@@ -244,6 +253,7 @@ void CustomerState::ComputeFrom(const History* h, const Transaction& tx, float* 
       lo = Seek(lo, end, h->events.data(), h->hint[i], t - windows_[i]);
       if (hints != nullptr) hints[i] = static_cast<uint32_t>(lo - h->events.data());
     }
+    if (i == nw - 1) longest_lo = lo;
     const int64_t count = end - lo;
     const int64_t sum = static_cast<int64_t>(end_amount - cum_amount(lo));
     out[2 * i] = static_cast<float>(count + 1);
@@ -259,6 +269,41 @@ void CustomerState::ComputeFrom(const History* h, const Transaction& tx, float* 
         longest_sum = sum;
         longest_squares = cum_squares(end) - cum_squares(lo);
       }
+    }
+  }
+  if (baseline_ > 0) {
+    // The anomaly profile: baseline = [longest_lo, split), recent = [split, end).
+    float* anomaly = row + first_anomaly_column_;
+    const int nk = static_cast<int>(anomaly_factors_.size());
+    const CustomerEvent* split = longest_lo;
+    if (h != nullptr) {
+      split = Seek(longest_lo, end, h->events.data(), h->hint[nw], t - baseline_);
+      if (hints != nullptr) hints[nw] = static_cast<uint32_t>(split - h->events.data());
+    }
+    const int64_t nb = split - longest_lo;
+    const int64_t sb = static_cast<int64_t>(cum_amount(split) - cum_amount(longest_lo));
+    float* counts = anomaly + 1;
+    for (int k = 0; k < nk; ++k) counts[k] = 0.0f;
+    if (nb > 0 && sb > 0) {
+      const double scale = static_cast<double>(nb) / static_cast<double>(sb);
+      anomaly[0] = static_cast<float>(static_cast<double>(amount) * scale);
+      // amount > k * s_b / n_b exactly, in integers: amount > floor(k * s_b / n_b). Recent
+      // amounts are differences of the cumulative sums.
+      Int128 limit[kMaxAnomalyFactors];
+      for (int k = 0; k < nk; ++k) limit[k] = Int128{anomaly_factors_[k]} * sb / nb;
+      int64_t largest = 0;
+      uint64_t prev = cum_amount(split);
+      for (const CustomerEvent* p = split; p != end; ++p) {
+        const int64_t a = static_cast<int64_t>(p->cum_amount - prev);
+        prev = p->cum_amount;
+        largest = std::max(largest, a);
+        for (int k = 0; k < nk; ++k) counts[k] += a > limit[k] ? 1.0f : 0.0f;
+      }
+      anomaly[nk + 1] =
+          split != end ? static_cast<float>(static_cast<double>(largest) * scale) : 0.0f;
+    } else {
+      anomaly[0] = 1.0f;
+      anomaly[nk + 1] = 0.0f;
     }
   }
   if (!profile_) return;

@@ -41,6 +41,19 @@
 //                                     (t - D) - time of the oldest fraud in
 //                                     (t - (Nmax+D), t - D]; Nmax days when none: how long
 //                                     the terminal has been known to be compromised
+// fraudstream-v3 adds the customer anomaly profile (B = spec.customer_baseline_days; the
+// baseline = the customer's history in (t - Nmax, t - B], n_b transactions summing s_b, so a
+// compromise younger than B days cannot inflate it; "recent" = the customer's history in
+// (t - B, t], this transaction EXCLUDED):
+//   CUSTOMER_ID_AMOUNT_RATIO_BASELINE a * n_b / s_b; 1 when the baseline is empty (or sums 0)
+//   CUSTOMER_ID_NB_TX_OVER_kX_BASELINE_BDAY_WINDOW
+//                                     recent transactions with amount > k * s_b / n_b, for each
+//                                     k of spec.anomaly_factors; 0 when the baseline is empty
+//   CUSTOMER_ID_MAX_RATIO_BASELINE_BDAY_WINDOW
+//                                     the largest amount * n_b / s_b of the recent
+//                                     transactions; 0 when there is none or no baseline
+//   (a compromised card's repeated x5 amounts show as a count; the state is unchanged: these
+//   are read from the same per-key events, in O(recent transactions))
 //
 // Ties: transactions with the same event time count in arrival order: a transaction sees the
 // same-second transactions recorded before it, never those recorded after it.
@@ -320,6 +333,10 @@ class CustomerState {
   bool profile_;
   int first_column_;
   int first_profile_column_;
+  // The anomaly profile (fraudstream-v3): baseline_ = B in seconds, 0 when off.
+  int64_t baseline_ = 0;
+  std::vector<int64_t> anomaly_factors_;
+  int first_anomaly_column_ = -1;
   int64_t retention_;
   int64_t newest_time_ = kAbsent;
   features_internal::KeyedStore<CustomerId, History> store_;

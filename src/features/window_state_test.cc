@@ -17,6 +17,7 @@ const int64_t kMonday = DaysFromCivil(2018, 4, 2) * kDay;
 
 const FeatureSpec& V1() { return *FindFeatureSpec("handbook-v1"); }
 const FeatureSpec& V2() { return *FindFeatureSpec("fraudstream-v2"); }
+const FeatureSpec& V3() { return *FindFeatureSpec("fraudstream-v3"); }
 
 Transaction Tx(int64_t id, int64_t customer, int64_t terminal, int64_t time, int64_t cents,
                int8_t fraud = 0) {
@@ -229,6 +230,52 @@ TEST(CustomerProfile, HandComputedValues) {
   EXPECT_FLOAT_EQ(Feature(flat, z, "CUSTOMER_ID_AMOUNT_ZSCORE_30DAY_WINDOW"), 500.0f);
 }
 
+TEST(CustomerAnomalyProfile, HandComputedValues) {
+  FeatureState state(V3());
+  const int64_t t = kMonday + 12 * 3600;
+  const auto ratio = [&](const std::vector<float>& row) {
+    return Feature(state, row, "CUSTOMER_ID_AMOUNT_RATIO_BASELINE");
+  };
+  const auto over2 = [&](const std::vector<float>& row) {
+    return Feature(state, row, "CUSTOMER_ID_NB_TX_OVER_2X_BASELINE_7DAY_WINDOW");
+  };
+  const auto over3 = [&](const std::vector<float>& row) {
+    return Feature(state, row, "CUSTOMER_ID_NB_TX_OVER_3X_BASELINE_7DAY_WINDOW");
+  };
+  const auto largest = [&](const std::vector<float>& row) {
+    return Feature(state, row, "CUSTOMER_ID_MAX_RATIO_BASELINE_7DAY_WINDOW");
+  };
+  // No baseline yet: ratio 1, nothing counted.
+  auto row = Process(state, Tx(1, 7, 1, t - 20 * kDay, 1000));
+  EXPECT_EQ(ratio(row), 1.0f);
+  EXPECT_EQ(over2(row), 0.0f);
+  EXPECT_EQ(largest(row), 0.0f);
+  Process(state, Tx(2, 7, 1, t - 10 * kDay, 3000));  // baseline {10, 30}: mean 20
+  // Exactly 7 days old: in the baseline (t - 30 days, t - 7 days], not recent.
+  Process(state, Tx(3, 7, 1, t - 7 * kDay, 2000));      // baseline {10, 30, 20}: mean 20
+  Process(state, Tx(4, 7, 1, t - 7 * kDay + 1, 5000));  // recent: 2.5x
+  Process(state, Tx(5, 7, 1, t - 100, 7000));           // recent: 3.5x
+  row = Process(state, Tx(6, 7, 1, t, 10000));
+  EXPECT_FLOAT_EQ(ratio(row), 5.0f);  // 100 / 20; this one is not counted as recent
+  EXPECT_EQ(over2(row), 2.0f);
+  EXPECT_EQ(over3(row), 1.0f);
+  EXPECT_FLOAT_EQ(largest(row), 3.5f);
+  // 10 days later the baseline (t - 20 days, t + 3 days] holds ids 2..6 (id 1, exactly 30
+  // days old, has left): {30, 20, 50, 70, 100}, mean 54; nothing is recent.
+  row = Process(state, Tx(7, 7, 1, t + 10 * kDay, 100));
+  EXPECT_FLOAT_EQ(ratio(row), 1.0f / 54.0f);
+  EXPECT_EQ(over2(row), 0.0f);
+  EXPECT_EQ(largest(row), 0.0f);
+  // Exactly 3x the baseline is not over 3x.
+  FeatureState exact(V3());
+  Process(exact, Tx(1, 1, 1, t - 8 * kDay, 1000));
+  Process(exact, Tx(2, 1, 1, t - 1, 3000));
+  row = Process(exact, Tx(3, 1, 1, t, 3000));
+  EXPECT_EQ(Feature(exact, row, "CUSTOMER_ID_NB_TX_OVER_2X_BASELINE_7DAY_WINDOW"), 1.0f);
+  EXPECT_EQ(Feature(exact, row, "CUSTOMER_ID_NB_TX_OVER_3X_BASELINE_7DAY_WINDOW"), 0.0f);
+  EXPECT_FLOAT_EQ(Feature(exact, row, "CUSTOMER_ID_MAX_RATIO_BASELINE_7DAY_WINDOW"), 3.0f);
+}
+
 // The definitions of window_state.h, computed the slow and obvious way: transaction i sees
 // the transactions before it in arrival order, filtered by event time.
 std::vector<float> Reference(const FeatureSpec& spec, const std::vector<Transaction>& txs,
@@ -323,6 +370,32 @@ std::vector<float> Reference(const FeatureSpec& spec, const std::vector<Transact
     }
     row[p + 2] = static_cast<float>(prev == kAbsent ? longest : std::min(t - prev, longest));
   }
+  if (spec.has_anomaly_profile()) {
+    const int64_t longest = cw.back() * kDay;
+    const int64_t b = spec.customer_baseline_days * kDay;
+    std::vector<int64_t> baseline, recent;
+    for (size_t j = 0; j < i; ++j) {
+      const int64_t tj = txs[j].tx_datetime;
+      if (txs[j].customer_id != tx.customer_id || tj > t || tj <= t - longest) continue;
+      (tj <= t - b ? baseline : recent).push_back(txs[j].amount_cents);
+    }
+    // "amount > k x mean" compared exactly: amount * n > k * sum.
+    const int64_t nb = static_cast<int64_t>(baseline.size());
+    int64_t sb = 0;
+    for (int64_t a : baseline) sb += a;
+    const double mean = nb > 0 ? static_cast<double>(sb) / nb : 0;
+    const int q = spec.first_anomaly_column();
+    const size_t nk = spec.anomaly_factors.size();
+    row[q] = mean > 0 ? static_cast<float>(tx.amount_cents / mean) : 1.0f;
+    double largest = 0;
+    for (size_t k = 0; k < nk; ++k) {
+      int n = 0;
+      for (int64_t a : recent) n += mean > 0 && a * nb > spec.anomaly_factors[k] * sb;
+      row[q + 1 + k] = static_cast<float>(n);
+    }
+    for (int64_t a : recent) largest = std::max(largest, mean > 0 ? a / mean : 0.0);
+    row[q + 1 + nk] = static_cast<float>(largest);
+  }
   return row;
 }
 
@@ -350,7 +423,7 @@ void ExpectRowsNear(const std::vector<float>& got, const std::vector<float>& wan
 }
 
 TEST(FeatureState, MatchesTheReferenceInOrder) {
-  for (const FeatureSpec* spec : {&V1(), &V2()}) {
+  for (const FeatureSpec* spec : {&V1(), &V2(), &V3()}) {
     const auto txs = RandomHistory(1, 600, 80);
     FeatureState state(*spec);
     for (size_t i = 0; i < txs.size(); ++i) {
@@ -370,9 +443,11 @@ TEST(FeatureState, MatchesTheReferenceOutOfOrder) {
   }
   StateOptions options;
   options.allowed_lateness_seconds = 60 * kDay;
-  FeatureState state(V2(), options);
-  for (size_t i = 0; i < txs.size(); ++i) {
-    ExpectRowsNear(Process(state, txs[i]), Reference(V2(), txs, i), V2(), i);
+  for (const FeatureSpec* spec : {&V2(), &V3()}) {
+    FeatureState state(*spec, options);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      ExpectRowsNear(Process(state, txs[i]), Reference(*spec, txs, i), *spec, i);
+    }
   }
 }
 
@@ -421,9 +496,9 @@ TEST(FeatureState, SparseAndDenseIds) {
   for (int i = 0; i < 400; ++i) {
     txs.push_back(Tx(i, ids[rng() % 10], ids[rng() % 10], kMonday + i * 3000, 100 + i));
   }
-  FeatureState state(V2());
+  FeatureState state(V3());
   for (size_t i = 0; i < txs.size(); ++i) {
-    ExpectRowsNear(Process(state, txs[i]), Reference(V2(), txs, i), V2(), i);
+    ExpectRowsNear(Process(state, txs[i]), Reference(V3(), txs, i), V3(), i);
   }
   EXPECT_EQ(state.customers().num_keys(), 10u);
   size_t total = 0;
@@ -432,7 +507,7 @@ TEST(FeatureState, SparseAndDenseIds) {
 }
 
 TEST(FeatureState, CheckpointMidStreamGivesIdenticalFeatures) {
-  for (const FeatureSpec* spec : {&V1(), &V2()}) {
+  for (const FeatureSpec* spec : {&V1(), &V2(), &V3()}) {
     const auto txs = RandomHistory(7, 800, 90);
     FeatureState a(*spec);
     for (size_t i = 0; i < 400; ++i) Process(a, txs[i]);
@@ -473,19 +548,19 @@ TEST(FeatureState, PartitionCustomersMoveBetweenWorkers) {
   // Customer state split by partition (id % 2), checkpointed separately, restored and merged
   // on another worker: features afterwards are those of the undivided state.
   const auto txs = RandomHistory(9, 600, 70);
-  FeatureState whole(V2());
+  FeatureState whole(V3());
   for (size_t i = 0; i < 300; ++i) Process(whole, txs[i]);
-  FeatureState donor = *FeatureState::Deserialize(whole.Serialize(), V2());
+  FeatureState donor = *FeatureState::Deserialize(whole.Serialize(), V3());
   const auto even = [](CustomerId id) { return id.value() % 2 == 0; };
   const std::string even_blob = donor.customers().Serialize(even);
   CustomerState odd = donor.customers().ExtractIf([&](CustomerId id) { return !even(id); });
   EXPECT_EQ(donor.customers().num_keys() + odd.num_keys(), whole.customers().num_keys());
-  auto even_state = CustomerState::Deserialize(even_blob, V2());
+  auto even_state = CustomerState::Deserialize(even_blob, V3());
   ASSERT_TRUE(even_state.ok()) << even_state.status();
   EXPECT_EQ(even_state->num_events(), donor.customers().num_events());
-  auto odd_state = CustomerState::Deserialize(odd.Serialize(), V2());
+  auto odd_state = CustomerState::Deserialize(odd.Serialize(), V3());
   ASSERT_TRUE(odd_state.ok());
-  FeatureState receiver(V2());
+  FeatureState receiver(V3());
   receiver.customers().Merge(*even_state);
   receiver.customers().Merge(*odd_state);
   receiver.terminals().Merge(whole.terminals());
