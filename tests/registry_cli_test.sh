@@ -8,59 +8,19 @@
 set -uo pipefail
 bin=$1
 backend=$2
-dir=$(mktemp -d)
-py=/usr/bin/python3
-failures=0
-passed=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-if [[ $backend == postgresql ]]; then
-  export PGOPTIONS="-c client_min_messages=warning"
-  if [[ -z "${FRAUDSTREAM_TEST_PG:-}" ]]; then
-    echo "FAIL: FRAUDSTREAM_TEST_PG is not set: start a server with scripts/start-postgres.sh and export the URI it prints (make test does)"
-    exit 1
-  fi
-  db="fraudstream_cli_$$"
-  psql "$FRAUDSTREAM_TEST_PG" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null || exit 1
-  export FRAUDSTREAM_REGISTRY="${FRAUDSTREAM_TEST_PG%/*}/$db"
-  sql() { psql "$FRAUDSTREAM_REGISTRY" -qAtc "$1"; }
-  trap 'rm -rf "$dir"; psql "$FRAUDSTREAM_TEST_PG" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null' EXIT
-else
-  export FRAUDSTREAM_REGISTRY="sqlite://$dir/registry/registry.db"
-  sql() { "$py" -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print("\n".join("|".join(map(str,x)) for x in r))' "$dir/registry/registry.db" "$1"; }
-  trap 'rm -rf "$dir"' EXIT
-fi
-export FRAUDSTREAM_ARTIFACT_ROOT="$dir/artifacts"
-
-# expect CODE DESCRIPTION -- command...: the exit code, and for errors exactly one stderr line.
-expect() {
-  local code=$1 what=$2
-  shift 3
-  "$@" >"$dir/out" 2>"$dir/err"
-  local got=$?
-  if [[ $got -ne $code ]]; then
-    fail "$what: exit $got, expected $code; stderr: $(head -c 400 "$dir/err")"
-  elif [[ $code -ne 0 && $(wc -l <"$dir/err") -ne 1 ]]; then
-    fail "$what: expected one line on stderr: $(head -c 400 "$dir/err")"
-  else
-    passed=$((passed + 1))
-  fi
-}
-# json EXPR: evaluates a Python expression on the JSON in $dir/out (as d).
-json() { "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$dir/out" "$1"; }
-check() { local what=$1; shift; "$@" || fail "$what"; }
+source "$(dirname "$0")/registry_test_lib.sh"
 
 for cmd in runs models promote; do expect 0 "$cmd --help" -- "$bin" "$cmd" --help; done
 expect 0 "generate" -- "$bin" generate --customers 500 --terminals 1000 --days 45 --seed 1 --out "$dir/d.txt" -q
 expect 0 "train v1" -- "$bin" train --data "$dir/d.txt" --out "$dir/m1" --param rounds=20 --register fraud --json
 check "train --json has the run and version 1" json 'len(d["run_id"]) == 32 and d["registered"]["version"] == 1'
-run1=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$dir/out")
+run1=$(jget 'd["run_id"]')
 expect 0 "train v2" -- "$bin" train --data "$dir/d.txt" --out "$dir/m2" --param rounds=150 --register fraud --run-name second
 expect 0 "train without registering" -- "$bin" train --data "$dir/d.txt" --out "$dir/m3" --param rounds=10 --experiment other
 
 expect 0 "runs list --json" -- "$bin" runs list --json
 check "three runs" json 'len(d) == 3 and all(r["status"] == "FINISHED" for r in d)'
-run2=$("$py" -c 'import json,sys; print([r["run_id"] for r in json.load(open(sys.argv[1])) if r["run_name"] == "second"][0])' "$dir/out")
+run2=$(jget '[r["run_id"] for r in d if r["run_name"] == "second"][0]')
 expect 0 "runs list --experiment" -- "$bin" runs list --experiment other --json
 check "one run in 'other'" json 'len(d) == 1'
 expect 0 "runs list" -- "$bin" runs list
@@ -99,8 +59,8 @@ expect 0 "first promotion" -- "$bin" promote --model fraud --challenger 1 --json
 check "no champion: promoted" json 'd["decision"] == "promoted" and d["champion_version"] is None'
 expect 0 "gated promotion" -- "$bin" promote --model fraud --challenger 2 --resamples 50 --json
 check "gate figures" json 'd["gate"]["resamples"] == 50 and 0 <= d["gate"]["p_value"] <= 1 and d["gate"]["ci_low"] <= d["gate"]["auc_difference_mean"] <= d["gate"]["ci_high"] and d["decision"] in ("promoted", "rejected")'
-decision=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["decision"])' "$dir/out")
-gate_run=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$dir/out")
+decision=$(jget 'd["decision"]')
+gate_run=$(jget 'd["run_id"]')
 expect 0 "alias after the gate" -- "$bin" models get fraud@Production --json
 if [[ $decision == promoted ]]; then check "Production is 2" json 'd["version"] == 2'
 else check "Production stays 1" json 'd["version"] == 1'; fi
@@ -122,10 +82,11 @@ grep -q "corrupt" "$dir/err" || fail "corrupt artifact message: $(cat "$dir/err"
 expect 0 "versions unchanged" -- "$bin" models list --json
 check "still 3 versions" json 'd[0]["latest_version"] == 3'
 # A corrupt champion stops the gate (exit 1, the alias stays).
-champion_path=$("$bin" models get fraud@Production --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+expect 0 "champion" -- "$bin" models get fraud@Production --json
+champion_path=$(jget 'd["path"]')
+champion=$(jget 'd["version"]')
 cp "$champion_path/model.json" "$dir/champion.bak"
 echo '{}' >"$champion_path/model.json"
-champion=$("$bin" models get fraud@Production --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 challenger=$([[ $champion == 1 ]] && echo 2 || echo 1)
 expect 1 "corrupt champion" -- "$bin" promote --model fraud --challenger "$challenger"
 expect 0 "alias unchanged" -- "$bin" models get fraud@Production --json

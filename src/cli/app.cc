@@ -47,6 +47,7 @@ int Main(int argc, char** argv) {
   AddRunsCommand(app, &action);
   AddModelsCommand(app, &action);
   AddPromoteCommand(app, &action);
+  AddRetrainCommand(app, &action);
 
   const auto known = [&app](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands({})) {

@@ -25,6 +25,7 @@ void AddStreamCommand(CLI::App& app, Action* action);
 void AddRunsCommand(CLI::App& app, Action* action);
 void AddModelsCommand(CLI::App& app, Action* action);
 void AddPromoteCommand(CLI::App& app, Action* action);
+void AddRetrainCommand(CLI::App& app, Action* action);
 
 // Parses argv, runs the chosen subcommand, returns the process exit code.
 int Main(int argc, char** argv);
