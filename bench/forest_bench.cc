@@ -160,7 +160,8 @@ std::vector<std::string> CachedSnapshots(
     const std::vector<int>& snapshots) {
   std::vector<std::string> paths, out;
   for (const int rounds : snapshots) {
-    paths.push_back(fmt::format("{}/{}_{}rows_{}rounds.json", cache_dir, name, rows, rounds));
+    paths.push_back(fmt::format("{}/{}_{}x{}_{}rounds.json", cache_dir, name, rows, features.cols,
+                                rounds));
   }
   if (!cache_dir.empty()) {
     for (const std::string& path : paths) {
