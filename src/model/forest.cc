@@ -474,7 +474,19 @@ inline void PadRow(const float* row, size_t cols, size_t spacing, float* out) {
   }
 }
 
+// One step down a complete tree from position p: to 2p+1 (left) or 2p+2 (right). feature and
+// threshold point at the tree's lane of its group; feature f's value is padded[f * spacing].
+inline uint32_t CompleteStep(uint32_t p, const uint32_t* feature, const float* threshold,
+                             const float* padded, size_t spacing) {
+  const size_t at = size_t{p} * Forest::kTreeLanes;
+  return 2 * p + 1 + static_cast<uint32_t>(padded[feature[at] * spacing] >= threshold[at]);
+}
+
 }  // namespace
+
+inline uint32_t Forest::SparseStep(uint32_t node, const float* padded, size_t spacing) const {
+  return left_[node] + static_cast<uint32_t>(padded[feature_[node] * spacing] >= threshold_[node]);
+}
 
 float Forest::PredictPaddedMargin(const float* padded) const {
   float margin = base_margin_;
@@ -493,9 +505,7 @@ float Forest::PredictPaddedMargin(const float* padded) const {
       for (size_t lane = 0; lane < lanes; ++lane) node[lane] = 0;
       for (uint32_t step = 0; step < depth; ++step) {
         for (size_t lane = 0; lane < lanes; ++lane) {
-          const size_t at = node[lane] * kTreeLanes + lane;
-          node[lane] = 2 * node[lane] + 1 +
-                       static_cast<uint32_t>(padded[feature[at]] >= threshold[at]);
+          node[lane] = CompleteStep(node[lane], feature + lane, threshold + lane, padded, 1);
         }
       }
       const float* leaves = complete_leaf_.data() + group_leaf_[group];
@@ -507,8 +517,7 @@ float Forest::PredictPaddedMargin(const float* padded) const {
       for (size_t lane = 0; lane < lanes; ++lane) node[lane] = tree_root_[first + lane];
       for (uint32_t step = 0; step < depth; ++step) {
         for (size_t lane = 0; lane < lanes; ++lane) {
-          const uint32_t at = node[lane];
-          node[lane] = left_[at] + static_cast<uint32_t>(padded[feature_[at]] >= threshold_[at]);
+          node[lane] = SparseStep(node[lane], padded, 1);
         }
       }
       for (size_t lane = 0; lane < lanes; ++lane) leaf[lane] = value_[node[lane]];
@@ -546,9 +555,7 @@ void Forest::PredictBlockScalar(const float* padded, size_t first_lane, float* o
       for (size_t lane = 0; lane < L; ++lane) node[lane] = 0;
       for (uint32_t step = 0; step < depth; ++step) {
         for (size_t lane = 0; lane < L; ++lane) {
-          const size_t at = node[lane] * kTreeLanes;
-          node[lane] = 2 * node[lane] + 1 +
-                       static_cast<uint32_t>(padded[feature[at] * S + lane] >= threshold[at]);
+          node[lane] = CompleteStep(node[lane], feature, threshold, padded + lane, S);
         }
       }
       const float* leaves = complete_leaf_.data() + group_leaf_[group] + tree_lane;
@@ -562,9 +569,7 @@ void Forest::PredictBlockScalar(const float* padded, size_t first_lane, float* o
     // Every lane takes depth steps; one that reached its leaf early stays on it.
     for (uint32_t step = 0; step < depth; ++step) {
       for (size_t lane = 0; lane < L; ++lane) {
-        const uint32_t at = node[lane];
-        node[lane] =
-            left_[at] + static_cast<uint32_t>(padded[feature_[at] * S + lane] >= threshold_[at]);
+        node[lane] = SparseStep(node[lane], padded + lane, S);
       }
     }
     for (size_t lane = 0; lane < L; ++lane) margin[lane] += value_[node[lane]];

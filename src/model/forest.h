@@ -88,11 +88,6 @@ class Forest {
 
   size_t num_features() const { return num_features_; }
   size_t num_trees() const { return tree_root_.size(); }
-  // Positions stored, padding of complete trees included (see below).
-  size_t stored_nodes() const {
-    return left_.size() + complete_feature_.size() + complete_leaf_.size() +
-           level_feature_.size() + level_leaf_.size();
-  }
   float base_margin() const { return base_margin_; }
 
   // A batch goes kBlockRows rows at a time: in the 16 lanes of an AVX-512 vector where the
@@ -112,6 +107,9 @@ class Forest {
 
   void AddCompleteGroup(std::span<const XgboostTree> trees, uint32_t cols, uint32_t depth);
   void AddSparseTree(const XgboostTree& tree, uint32_t cols, uint32_t depth);
+  // One step down a sparse tree: to left_[node] + (value >= threshold), feature f's value at
+  // padded[f * spacing]. A leaf steps to itself.
+  uint32_t SparseStep(uint32_t node, const float* padded, size_t spacing) const;
   float PredictPaddedMargin(const float* padded) const;
   // A block of kBlockRows padded rows, interleaved (value v of row r at padded[v * kBlockRows
   // + r]). The scalar walk scores rows first_lane .. first_lane + kScalarLanes - 1 into out;
