@@ -31,13 +31,16 @@ expect() {
 
 expect 0 "version" -- "$bin" --version
 expect 0 "help" -- "$bin" --help
-for cmd in generate clean features train evaluate predict; do
+for cmd in generate clean features train evaluate predict broker replay stream; do
   expect 0 "$cmd --help" -- "$bin" "$cmd" --help
 done
 expect 2 "no command" -- "$bin"
 expect 2 "unknown command" -- "$bin" frobnicate
 expect 2 "missing required flag" -- "$bin" clean in.txt
 expect 2 "bad flag value" -- "$bin" generate --out x --customers -1
+expect 2 "replay: bad rate" -- "$bin" replay "$dir/absent.txt" --brokers 127.0.0.1:1 --rate abc
+expect 1 "replay: missing file" -- "$bin" replay "$dir/absent.txt" --brokers 127.0.0.1:1 -q
+expect 1 "stream: not a model" -- "$bin" stream --brokers 127.0.0.1:1 --model-dir "$dir"
 expect 2 "bad format name" -- "$bin" clean in.txt --out x --format xml
 expect 2 "bad date" -- "$bin" generate --out x --start-date 2018-02-30
 expect 1 "missing input file" -- "$bin" clean "$dir/none.txt" --out "$dir/x.txt"

@@ -259,9 +259,10 @@ struct StreamWorker::Impl {
           tx.transaction_id.value(), tx.customer_id.value(), tx.terminal_id.value(), scores[i],
           scores[i] >= model.threshold ? "true" : "false", model.threshold, options.model_name,
           options.model_version, time, latency_ms, m.partition, m.offset);
-      const std::string key = std::to_string(tx.customer_id.value());
+      const fmt::format_int key(tx.customer_id.value());  // no allocation per message
       ++batch->outstanding;
-      const absl::Status produced = producer->Produce(options.output_topic, key, value, batch.get());
+      const absl::Status produced = producer->Produce(
+          options.output_topic, std::string_view(key.data(), key.size()), value, batch.get());
       if (!produced.ok()) {
         --batch->outstanding;
         return produced;  // nothing of this batch is stored: it is scored again
