@@ -17,10 +17,16 @@ build: deps
 
 # Every test of the Release build. The registry's PostgreSQL tests use $FRAUDSTREAM_TEST_PG,
 # else the loopback server scripts/start-postgres.sh starts (and they fail if there is none).
+# The stream tests on real Kafka (label kafka) use $FRAUDSTREAM_TEST_KAFKA, else the loopback
+# Apache Kafka broker scripts/kafka-up.sh starts (jars from Maven Central in $(BUILD)/kafka).
+# Both servers are left running for the next run; scripts/kafka-down.sh stops the broker.
 test: build
 	@uri="$${FRAUDSTREAM_TEST_PG:-$$(scripts/start-postgres.sh)}" || exit 1; \
-	  echo "FRAUDSTREAM_TEST_PG=$$uri"; \
-	  FRAUDSTREAM_TEST_PG="$$uri" ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	  kafka="$${FRAUDSTREAM_TEST_KAFKA:-$$(FRAUDSTREAM_KAFKA_LIBS=$(BUILD)/kafka/libs scripts/kafka-up.sh)}" \
+	    || exit 1; \
+	  echo "FRAUDSTREAM_TEST_PG=$$uri FRAUDSTREAM_TEST_KAFKA=$$kafka"; \
+	  FRAUDSTREAM_TEST_PG="$$uri" FRAUDSTREAM_TEST_KAFKA="$$kafka" \
+	    ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: deps

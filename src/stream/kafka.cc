@@ -4,11 +4,14 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "core/file.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 
 namespace fraud {
 namespace {
@@ -211,6 +214,148 @@ absl::Status MockCluster::CreateTopic(const std::string& name, int partitions) {
     return absl::InternalError(fmt::format("mock topic {}: {}", name, rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// Owners for the admin API's C handles.
+template <typename T, void (*Free)(T*)>
+struct Freer {
+  void operator()(T* p) const {
+    if (p != nullptr) Free(p);
+  }
+};
+using HandlePtr = std::unique_ptr<rd_kafka_t, Freer<rd_kafka_t, rd_kafka_destroy>>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, Freer<rd_kafka_queue_t, rd_kafka_queue_destroy>>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, Freer<rd_kafka_event_t, rd_kafka_event_destroy>>;
+using OptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t,
+                                   Freer<rd_kafka_AdminOptions_t, rd_kafka_AdminOptions_destroy>>;
+
+absl::StatusOr<HandlePtr> AdminHandle(const std::string& brokers) {
+  KafkaSettings settings;
+  settings.Set("bootstrap.servers", brokers);
+  settings.Set("log_level", "3");  // errors come back as Status
+  ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(settings));
+  char error[512];
+  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), error, sizeof(error));
+  if (handle == nullptr) return absl::InvalidArgumentError(fmt::format("Kafka admin: {}", error));
+  conf.release();
+  return HandlePtr(handle);
+}
+
+// Runs one admin request (`start` enqueues it on the queue) and returns its result event.
+template <typename Start>
+absl::StatusOr<EventPtr> AdminRequest(rd_kafka_t* handle, rd_kafka_admin_op_t op,
+                                      int timeout_ms, const char* what, Start start) {
+  OptionsPtr options(rd_kafka_AdminOptions_new(handle, op));
+  char error[512];
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms, error, sizeof(error));
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms, error, sizeof(error));
+  QueuePtr queue(rd_kafka_queue_new(handle));
+  start(options.get(), queue.get());
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms + 5000));
+  if (event == nullptr) {
+    return absl::UnavailableError(fmt::format("Kafka {}: no answer in {} ms", what, timeout_ms));
+  }
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(
+        fmt::format("Kafka {}: {}", what, rd_kafka_event_error_string(event.get())));
+  }
+  return event;
+}
+
+absl::Status TopicErrors(const rd_kafka_topic_result_t** results, size_t count,
+                         rd_kafka_resp_err_t tolerated, const char* what) {
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != tolerated) {
+      const char* message = rd_kafka_topic_result_error_string(results[i]);
+      return absl::FailedPreconditionError(
+          fmt::format("Kafka {} {}: {}", what, rd_kafka_topic_result_name(results[i]),
+                      message != nullptr ? message : rd_kafka_err2str(err)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// True when every topic is in the metadata with a leader for each partition.
+bool TopicsReady(rd_kafka_t* handle, const std::vector<std::string>& names) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(handle, 1, nullptr, &metadata, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return false;
+  }
+  size_t ready = 0;
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
+    if (topic.err != RD_KAFKA_RESP_ERR_NO_ERROR || topic.partition_cnt == 0 ||
+        std::find(names.begin(), names.end(), topic.topic) == names.end()) {
+      continue;
+    }
+    bool led = true;
+    for (int p = 0; p < topic.partition_cnt; ++p) led = led && topic.partitions[p].leader >= 0;
+    ready += led;
+  }
+  rd_kafka_metadata_destroy(metadata);
+  return ready == names.size();
+}
+
+}  // namespace
+
+absl::Status CreateTopics(const std::string& brokers, const std::vector<std::string>& names,
+                          int partitions, int timeout_ms) {
+  ASSIGN_OR_RETURN(HandlePtr handle, AdminHandle(brokers));
+  std::vector<rd_kafka_NewTopic_t*> topics;
+  char error[512];
+  for (const std::string& name : names) {
+    rd_kafka_NewTopic_t* topic =
+        rd_kafka_NewTopic_new(name.c_str(), partitions, 1, error, sizeof(error));
+    if (topic == nullptr) {
+      rd_kafka_NewTopic_destroy_array(topics.data(), topics.size());
+      return absl::InvalidArgumentError(fmt::format("Kafka topic {}: {}", name, error));
+    }
+    topics.push_back(topic);
+  }
+  auto event = AdminRequest(handle.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout_ms,
+                            "create topics", [&](auto* options, auto* queue) {
+                              rd_kafka_CreateTopics(handle.get(), topics.data(), topics.size(),
+                                                    options, queue);
+                            });
+  rd_kafka_NewTopic_destroy_array(topics.data(), topics.size());
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(
+      rd_kafka_event_CreateTopics_result(event->get()), &count);
+  RETURN_IF_ERROR(
+      TopicErrors(results, count, RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS, "create topic"));
+  // The controller has them; wait until the broker's metadata has them too.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!TopicsReady(handle.get(), names)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::UnavailableError(
+          fmt::format("Kafka: topics {} created but without leaders after {} ms",
+                      fmt::join(names, ", "), timeout_ms));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DeleteTopics(const std::string& brokers, const std::vector<std::string>& names,
+                          int timeout_ms) {
+  ASSIGN_OR_RETURN(HandlePtr handle, AdminHandle(brokers));
+  std::vector<rd_kafka_DeleteTopic_t*> topics;
+  for (const std::string& name : names) topics.push_back(rd_kafka_DeleteTopic_new(name.c_str()));
+  auto event = AdminRequest(handle.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout_ms,
+                            "delete topics", [&](auto* options, auto* queue) {
+                              rd_kafka_DeleteTopics(handle.get(), topics.data(), topics.size(),
+                                                    options, queue);
+                            });
+  rd_kafka_DeleteTopic_destroy_array(topics.data(), topics.size());
+  if (!event.ok()) return event.status();
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_DeleteTopics_result_topics(
+      rd_kafka_event_DeleteTopics_result(event->get()), &count);
+  return TopicErrors(results, count, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "delete topic");
 }
 
 KafkaSettings DefaultConsumerSettings(const std::string& brokers, const std::string& group) {

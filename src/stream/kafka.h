@@ -110,6 +110,19 @@ class MockCluster {
   std::string bootstraps_;
 };
 
+// Creates topics (replication factor 1) through the admin API, for tests and tools against
+// a real broker (the mock has MockCluster::CreateTopic). A topic that exists already is fine,
+// whatever its partitions. Returns once every partition has a leader in the metadata, so
+// producers and consumers that start next find the topics; Unavailable on a broker that does
+// not answer within timeout_ms.
+//
+//   RETURN_IF_ERROR(CreateTopics("127.0.0.1:9092", {"in-1", "out-1"}, 3));
+absl::Status CreateTopics(const std::string& brokers, const std::vector<std::string>& names,
+                          int partitions, int timeout_ms = 30000);
+// Deletes topics; one that does not exist is fine.
+absl::Status DeleteTopics(const std::string& brokers, const std::vector<std::string>& names,
+                          int timeout_ms = 30000);
+
 // Settings every client of ours needs against the mock and real Kafka alike (KAFKA_MOCK.md):
 // consumers fetch.wait.max.ms=10, producers linger.ms=5; callers' -X values override them.
 KafkaSettings DefaultConsumerSettings(const std::string& brokers, const std::string& group);

@@ -1,12 +1,21 @@
-// The stream path on librdkafka's mock cluster (a real Kafka-protocol broker, in-process on
-// loopback): replay -> stream worker -> predictions and DLQ, read back by an independent
-// consumer; parity with `fraudstream predict` on the same file; restart from the committed
-// offsets.
+// The stream path end to end: replay -> stream worker -> predictions and DLQ, read back by an
+// independent consumer; parity with `fraudstream predict` on the same file; restart from the
+// committed offsets; an offset reset is an error. One suite, two brokers:
+//   Mock/*   librdkafka's mock cluster (in-process, loopback): the unit tests (stream_test);
+//   Kafka/*  the genuine Apache Kafka broker at $FRAUDSTREAM_TEST_KAFKA (scripts/kafka-up.sh,
+//            set by `make test`): stream_kafka_test, label integration; fails when unset.
+// On the real broker, which is shared and keeps its data, every test makes its own topics and
+// groups (unique names) and deletes its topics at the end.
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -16,6 +25,7 @@
 #include "core/strings.h"
 #include "core/testing.h"
 #include "data/simulator.h"
+#include "fmt/format.h"
 #include "model/artifact.h"
 #include "model/evaluation.h"
 #include "model/trainer.h"
@@ -35,7 +45,7 @@ const std::vector<std::pair<std::string, std::string>> kBadLines = {
     {"{\"transaction_id\": 900000004, \"tx_datetime\": ", "bad_json"},
 };
 
-class StreamTest : public ::testing::Test {
+class StreamTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScopedTempDir();
@@ -81,14 +91,75 @@ class StreamTest : public ::testing::Test {
     delete dir_;
   }
 
-  // Starts a cluster with the three topics.
-  static std::unique_ptr<MockCluster> StartCluster(int input_partitions) {
-    auto cluster = MockCluster::Start(1);
-    EXPECT_TRUE(cluster.ok()) << cluster.status();
-    EXPECT_TRUE((*cluster)->CreateTopic(kInputTopic, input_partitions).ok());
-    EXPECT_TRUE((*cluster)->CreateTopic(kPredictionsTopic, 3).ok());
-    EXPECT_TRUE((*cluster)->CreateTopic(kDlqTopic, 1).ok());
-    return std::move(*cluster);
+  bool RealKafka() const { return GetParam() == "kafka"; }
+
+  // The broker and the three topics (input_partitions for the input, 3 for the predictions,
+  // 1 for the DLQ so that its order is the replay's): a fresh mock cluster with DESIGN §7's
+  // names, or fresh topics and group on the real broker. FAILS (never skips) when the real
+  // broker is asked for and $FRAUDSTREAM_TEST_KAFKA is unset.
+  void Start(int input_partitions) {
+    if (!RealKafka()) {
+      auto cluster = MockCluster::Start(1);
+      ASSERT_TRUE(cluster.ok()) << cluster.status();
+      cluster_ = std::move(*cluster);
+      ASSERT_TRUE(cluster_->CreateTopic(kInputTopic, input_partitions).ok());
+      ASSERT_TRUE(cluster_->CreateTopic(kPredictionsTopic, 3).ok());
+      ASSERT_TRUE(cluster_->CreateTopic(kDlqTopic, 1).ok());
+      brokers_ = cluster_->bootstrap_servers();
+      return;
+    }
+    const char* env = std::getenv("FRAUDSTREAM_TEST_KAFKA");
+    ASSERT_TRUE(env != nullptr && *env != '\0')
+        << "FRAUDSTREAM_TEST_KAFKA is not set: these tests need a real Apache Kafka broker "
+           "(HOST:PORT). `make test` starts one with scripts/kafka-up.sh and sets it; or run "
+           "FRAUDSTREAM_TEST_KAFKA=$(scripts/kafka-up.sh) ctest -L integration";
+    brokers_ = env;
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
+    const std::string suffix = fmt::format(
+        "{}-{}-{}", name, getpid(),
+        std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1));
+    input_ = "transactions-input-" + suffix;
+    predictions_ = "fraud-predictions-" + suffix;
+    dlq_ = "transactions-dlq-" + suffix;
+    group_ = "fraud-detection-group-" + suffix;
+    created_ = {input_, predictions_, dlq_};
+    ASSERT_TRUE(CreateTopics(brokers_, {input_}, input_partitions).ok());
+    ASSERT_TRUE(CreateTopics(brokers_, {predictions_}, 3).ok());
+    ASSERT_TRUE(CreateTopics(brokers_, {dlq_}, 1).ok());
+  }
+
+  void TearDown() override {
+    if (!created_.empty()) {
+      const absl::Status deleted = DeleteTopics(brokers_, created_);
+      EXPECT_TRUE(deleted.ok()) << deleted;
+    }
+  }
+
+  // Deletes the input partition's messages before `offset` (real Kafka's DeleteRecords: what
+  // retention does, on demand).
+  void DeleteInputBefore(int64_t offset) {
+    auto admin = KafkaClient::Producer(DefaultProducerSettings(brokers_));
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    rd_kafka_topic_partition_list_t* before = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(before, input_.c_str(), 0)->offset = offset;
+    rd_kafka_DeleteRecords_t* request = rd_kafka_DeleteRecords_new(before);
+    rd_kafka_topic_partition_list_destroy(before);
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(admin->get());
+    rd_kafka_DeleteRecords(admin->get(), &request, 1, nullptr, queue);
+    rd_kafka_DeleteRecords_destroy(request);
+    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+    ASSERT_NE(event, nullptr);
+    EXPECT_EQ(rd_kafka_event_error(event), RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_event_error_string(event);
+    const rd_kafka_topic_partition_list_t* result =
+        rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event));
+    ASSERT_EQ(result->cnt, 1);
+    EXPECT_EQ(result->elems[0].err, RD_KAFKA_RESP_ERR_NO_ERROR)
+        << rd_kafka_err2str(result->elems[0].err);
+    EXPECT_EQ(result->elems[0].offset, offset);  // the new low watermark
+    rd_kafka_event_destroy(event);
+    rd_kafka_queue_destroy(queue);
   }
 
   // Every message of a topic from the beginning, until `expected` or no message for 3 s.
@@ -121,9 +192,10 @@ class StreamTest : public ::testing::Test {
     return out;
   }
 
-  static ReplaySummary ReplayAll(const std::string& brokers, int64_t loop_limit = 0) {
+  ReplaySummary ReplayAll(int64_t loop_limit = 0) {
     ReplayOptions options;
-    options.brokers = brokers;
+    options.brokers = brokers_;
+    options.topic = input_;
     options.rate = 0;  // as fast as the broker takes it
     options.loop = loop_limit > 0;
     options.limit = loop_limit;
@@ -133,9 +205,13 @@ class StreamTest : public ::testing::Test {
     return *summary;
   }
 
-  static StreamOptions WorkerOptions(const std::string& brokers) {
+  StreamOptions WorkerOptions() {
     StreamOptions options;
-    options.brokers = brokers;
+    options.brokers = brokers_;
+    options.input_topic = input_;
+    options.output_topic = predictions_;
+    options.dlq_topic = dlq_;
+    options.group = group_;
     options.model_name = "test-model";
     options.model_version = "1";
     options.idle_exit_seconds = 3;
@@ -145,6 +221,14 @@ class StreamTest : public ::testing::Test {
   static ScopedTempDir* dir_;
   static ModelArtifact* model_;
   static std::map<int64_t, double>* expected_;
+
+  std::unique_ptr<MockCluster> cluster_;  // the mock only
+  std::string brokers_;
+  std::string input_ = kInputTopic;
+  std::string predictions_ = kPredictionsTopic;
+  std::string dlq_ = kDlqTopic;
+  std::string group_ = kDefaultGroup;
+  std::vector<std::string> created_;  // topics to delete from the real broker
 };
 
 ScopedTempDir* StreamTest::dir_ = nullptr;
@@ -153,15 +237,14 @@ std::map<int64_t, double>* StreamTest::expected_ = nullptr;
 
 // One input partition: the worker sees the rows in file order, as `predict` does, so every
 // feature and score must be the same.
-TEST_F(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
-  auto cluster = StartCluster(1);
-  const std::string brokers = cluster->bootstrap_servers();
-  const ReplaySummary replayed = ReplayAll(brokers);
+TEST_P(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  const ReplaySummary replayed = ReplayAll();
   EXPECT_EQ(replayed.sent, static_cast<int64_t>(expected_->size() + kBadLines.size()));
   EXPECT_EQ(replayed.acknowledged, replayed.sent);
   EXPECT_EQ(replayed.unparsed, static_cast<int64_t>(kBadLines.size()));
 
-  auto worker = StreamWorker::Create(WorkerOptions(brokers), *model_);
+  auto worker = StreamWorker::Create(WorkerOptions(), *model_);
   ASSERT_TRUE(worker.ok()) << worker.status();
   std::atomic<bool> stop = false;
   ASSERT_TRUE((*worker)->Run(stop).ok());
@@ -172,7 +255,7 @@ TEST_F(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
   EXPECT_EQ(stats.offset_resets, 0);
 
   const std::vector<std::string> predictions =
-      ReadTopic(brokers, kPredictionsTopic, expected_->size());
+      ReadTopic(brokers_, predictions_, expected_->size());
   ASSERT_EQ(predictions.size(), expected_->size());
   std::set<int64_t> seen;
   size_t flagged = 0;
@@ -191,25 +274,24 @@ TEST_F(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
   }
   EXPECT_GT(flagged, 0u);
 
-  const std::vector<std::string> dlq = ReadTopic(brokers, kDlqTopic, kBadLines.size());
+  const std::vector<std::string> dlq = ReadTopic(brokers_, dlq_, kBadLines.size());
   ASSERT_EQ(dlq.size(), kBadLines.size());
   for (size_t i = 0; i < dlq.size(); ++i) {
     const auto d = nlohmann::json::parse(dlq[i]);
     EXPECT_EQ(d["payload"], kBadLines[i].first);
     EXPECT_EQ(d["reason"], kBadLines[i].second) << dlq[i];
     EXPECT_FALSE(d["detail"].get<std::string>().empty());
-    EXPECT_EQ(d["topic"], kInputTopic);
+    EXPECT_EQ(d["topic"], input_);
   }
 }
 
 // A worker that stops half way commits what it scored; the next one in the group goes on
 // from there: every transaction is scored, none lost.
-TEST_F(StreamTest, ANewWorkerResumesFromTheCommittedOffsets) {
-  auto cluster = StartCluster(3);
-  const std::string brokers = cluster->bootstrap_servers();
-  const ReplaySummary replayed = ReplayAll(brokers);
+TEST_P(StreamTest, ANewWorkerResumesFromTheCommittedOffsets) {
+  ASSERT_NO_FATAL_FAILURE(Start(3));
+  const ReplaySummary replayed = ReplayAll();
   std::atomic<bool> stop = false;
-  StreamOptions first_options = WorkerOptions(brokers);
+  StreamOptions first_options = WorkerOptions();
   first_options.max_messages = replayed.sent / 2;
   first_options.max_batch = 500;
   int64_t first_consumed = 0;
@@ -221,14 +303,14 @@ TEST_F(StreamTest, ANewWorkerResumesFromTheCommittedOffsets) {
     EXPECT_GE(first_consumed, replayed.sent / 2);
     EXPECT_LT(first_consumed, replayed.sent);
   }
-  auto second = StreamWorker::Create(WorkerOptions(brokers), *model_);
+  auto second = StreamWorker::Create(WorkerOptions(), *model_);
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_TRUE((*second)->Run(stop).ok());
   // Committed at the end of the first run: the second starts exactly there.
   EXPECT_EQ(first_consumed + (*second)->stats().consumed, replayed.sent);
 
   const std::vector<std::string> predictions =
-      ReadTopic(brokers, kPredictionsTopic, expected_->size());
+      ReadTopic(brokers_, predictions_, expected_->size());
   std::set<int64_t> seen;
   for (const std::string& text : predictions) {
     seen.insert(nlohmann::json::parse(text)["transaction_id"].get<int64_t>());
@@ -236,14 +318,14 @@ TEST_F(StreamTest, ANewWorkerResumesFromTheCommittedOffsets) {
   EXPECT_EQ(seen.size(), expected_->size());
 }
 
-// The mock keeps ~5 MiB per partition: a worker whose committed offset was deleted meanwhile
-// must fail with DataLoss (not jump silently), or go on from the oldest message when allowed.
-TEST_F(StreamTest, AnOffsetResetIsAnErrorNotASilentJump) {
-  auto cluster = StartCluster(1);
-  const std::string brokers = cluster->bootstrap_servers();
-  ReplayAll(brokers, /*loop_limit=*/1000);
+// A worker whose committed offset was deleted meanwhile must fail with DataLoss (not jump
+// silently), or go on from the oldest message when allowed. The mock deletes what is beyond
+// its ~5 MiB per partition; real Kafka deletes on request (DeleteRecords), as retention would.
+TEST_P(StreamTest, AnOffsetResetIsAnErrorNotASilentJump) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  ReplayAll(/*loop_limit=*/3000);
   std::atomic<bool> stop = false;
-  StreamOptions options = WorkerOptions(brokers);
+  StreamOptions options = WorkerOptions();
   options.max_messages = 500;
   options.max_batch = 100;
   {
@@ -251,8 +333,11 @@ TEST_F(StreamTest, AnOffsetResetIsAnErrorNotASilentJump) {
     ASSERT_TRUE(first.ok()) << first.status();
     ASSERT_TRUE((*first)->Run(stop).ok());
   }
-  // ~9 MiB more: the committed offset (~500) is deleted from the partition.
-  ReplayAll(brokers, /*loop_limit=*/180'000);
+  if (RealKafka()) {
+    ASSERT_NO_FATAL_FAILURE(DeleteInputBefore(1500));  // the committed offset is ~500
+  } else {
+    ReplayAll(/*loop_limit=*/180'000);  // ~9 MiB more: the committed offset (~500) is gone
+  }
   options.max_messages = 0;
   {
     auto second = StreamWorker::Create(options, *model_);
@@ -270,6 +355,9 @@ TEST_F(StreamTest, AnOffsetResetIsAnErrorNotASilentJump) {
   EXPECT_EQ((*third)->stats().offset_resets, 1);
   EXPECT_EQ((*third)->stats().consumed, 1000);
 }
+
+INSTANTIATE_TEST_SUITE_P(Mock, StreamTest, ::testing::Values("mock"));
+INSTANTIATE_TEST_SUITE_P(Kafka, StreamTest, ::testing::Values("kafka"));
 
 TEST(KafkaSettings, ParsesItemsAndFilesAndHidesSecrets) {
   KafkaSettings settings;
