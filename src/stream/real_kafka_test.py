@@ -186,7 +186,8 @@ def replay_summary(tmp, proc, rows):
 
 def read_predictions(brokers, topic, expected_ids, timeout, committed_only):
     """Every prediction's transaction_id, from the beginning, until all of expected_ids are
-    there (and 2 s more, for late duplicates) or timeout seconds; a fresh group each time."""
+    there (and 2 s more, for late duplicates), or 30 s without a new one, or timeout seconds;
+    a fresh group each time."""
     consumer = Consumer({
         "bootstrap.servers": brokers,
         "group.id": f"checker-{os.getpid()}-{time.time_ns()}",
@@ -202,13 +203,17 @@ def read_predictions(brokers, topic, expected_ids, timeout, committed_only):
     bad = 0
     deadline = time.time() + timeout
     complete_at = None
+    last_message = time.time()
     try:
         while time.time() < deadline:
             if complete_at is not None and time.time() > complete_at + 2:
                 break
+            if time.time() > last_message + 30:
+                break
             message = consumer.poll(0.2)
             if message is None:
                 continue
+            last_message = time.time()
             if message.error():
                 if message.error().code() != KafkaError._PARTITION_EOF:
                     print(f"note: checker: {message.error()}", flush=True)
