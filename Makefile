@@ -46,6 +46,7 @@ bench: build
 	@bench/features_bench.sh $(BUILD)
 	@bench/train_bench.sh $(BUILD)
 	@bench/forest_bench.sh $(BUILD)
+	@bench/stream_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) demo-out bench-out
