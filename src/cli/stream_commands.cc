@@ -195,6 +195,11 @@ absl::Status RunStream(StreamFlags flags) {
     options.model_version = model.manifest["model"].value("booster_checksum", std::string());
   }
   options.progress = !flags.json;
+  if (options.exactly_once && options.transactional_id.empty()) {
+    char host[256] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    options.transactional_id = fmt::format("fraudstream-{}-{}-{}", options.group, host, getpid());
+  }
   ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, model));
   std::fprintf(stderr, "fraudstream stream: %s -> %s (DLQ %s), group %s, model %s %s%s\n",
                options.input_topic.c_str(), options.output_topic.c_str(),
@@ -208,12 +213,14 @@ absl::Status RunStream(StreamFlags flags) {
   const StreamStats& s = worker->stats();
   if (flags.json) {
     std::printf("{\"consumed\": %lld, \"predicted\": %lld, \"dead_lettered\": %lld, "
-                "\"offset_resets\": %lld, \"batches\": %lld, \"seconds\": %.3f, "
-                "\"latency_p50_ms\": %.2f, \"latency_p99_ms\": %.2f}\n",
+                "\"offset_resets\": %lld, \"batches\": %lld, \"transactions\": %lld, "
+                "\"aborted_transactions\": %lld, \"rebuilt\": %lld, \"fed\": %lld, "
+                "\"seconds\": %.3f, \"latency_p50_ms\": %.2f, \"latency_p99_ms\": %.2f}\n",
                 static_cast<long long>(s.consumed), static_cast<long long>(s.predicted),
                 static_cast<long long>(s.dead_lettered), static_cast<long long>(s.offset_resets),
-                static_cast<long long>(s.batches), s.seconds, s.latency_p50_ms,
-                s.latency_p99_ms);
+                static_cast<long long>(s.batches), static_cast<long long>(s.transactions),
+                static_cast<long long>(s.aborted_transactions), static_cast<long long>(s.rebuilt),
+                static_cast<long long>(s.fed), s.seconds, s.latency_p50_ms, s.latency_p99_ms);
   } else {
     std::printf("stream: %lld consumed, %lld predicted, %lld to the DLQ, %lld offset resets in "
                 "%.1f s; latency p50 %.1f ms, p99 %.1f ms\n",
@@ -277,7 +284,8 @@ void AddStreamCommand(CLI::App& app, Action* action) {
       "Score a Kafka stream in a consumer group: transactions in (JSON lines or CSV rows), "
       "features from the shared window state, micro-batches scored, predictions out; malformed "
       "messages to the DLQ with their reason. At-least-once: offsets are committed only after "
-      "the predictions are acknowledged. SIGINT/SIGTERM: finish the batch, flush, commit, exit.");
+      "the predictions are acknowledged (--exactly-once: transactions). SIGINT/SIGTERM: finish "
+      "the batch, flush, commit, exit.");
   AddKafkaFlags(cmd, &flags->kafka);
   cmd->add_option("--model-dir", flags->model_dir, "model directory")->required();
   cmd->add_option("--input", o.input_topic, "input topic")->capture_default_str();
@@ -290,6 +298,13 @@ void AddStreamCommand(CLI::App& app, Action* action) {
   cmd->add_option("--warm-up", o.warm_up,
                   "history (a file or a directory of files) replayed into the feature state "
                   "before consuming");
+  cmd->add_flag("--exactly-once", o.exactly_once,
+                "transactional producer: predictions, DLQ records and input offsets commit "
+                "together per micro-batch; read_committed readers see each prediction once");
+  cmd->add_option("--transactional-id", o.transactional_id,
+                  "transactional.id for --exactly-once; keep it stable per worker (e.g. the pod "
+                  "name) so a restart fences the previous one's open transaction (default: "
+                  "fraudstream-GROUP-HOST-PID)");
   cmd->add_flag("--allow-offset-reset", o.allow_offset_reset,
                 "go on after an offset reset (data loss; counted and logged either way)");
   cmd->add_option("--max-messages", o.max_messages, "stop after this many messages");

@@ -15,7 +15,7 @@
         at-least-once: the duplicates are counted and must stay within what the killed workers
         had in flight; exactly-once (`stream --exactly-once`, a transactional id per worker
         slot, so a restarted worker fences its predecessor): a read_committed reader sees every
-        prediction exactly once.
+        prediction exactly once, each with the score `fraudstream predict` gives.
 
 The independent client is Debian's python3-confluent-kafka (librdkafka underneath, but none of
 our code). Exits 0 when every check passed; prints each failure. FRAUDSTREAM_TEST_SEED fixes
@@ -162,6 +162,18 @@ class Worker:
             return f.read()
 
 
+def batch_scores(bin_path, tmp, model, data):
+    """`fraudstream predict`'s score of each transaction of data (6 decimals), by id."""
+    out = os.path.join(tmp, "predict.csv")
+    subprocess.run([bin_path, "predict", "--model", model, data, "--out", out],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(out) as f:
+        header = f.readline().strip().split(",")
+        tid, score = header.index("transaction_id"), header.index("score")
+        return {int(row[tid]): float(row[score])
+                for row in (line.strip().split(",") for line in f) if len(row) > score}
+
+
 def start_replay(bin_path, tmp, data, brokers, topic, rate):
     out = open(os.path.join(tmp, "replay.out"), "w")
     err = open(os.path.join(tmp, "replay.err"), "w")
@@ -184,10 +196,10 @@ def replay_summary(tmp, proc, rows):
     return summary
 
 
-def read_predictions(brokers, topic, expected_ids, timeout, committed_only):
+def read_predictions(brokers, topic, expected_ids, timeout, committed_only, scores=None):
     """Every prediction's transaction_id, from the beginning, until all of expected_ids are
     there (and 2 s more, for late duplicates), or 30 s without a new one, or timeout seconds;
-    a fresh group each time."""
+    a fresh group each time. Each score goes into the dict scores (by id) when one is given."""
     consumer = Consumer({
         "bootstrap.servers": brokers,
         "group.id": f"checker-{os.getpid()}-{time.time_ns()}",
@@ -223,6 +235,8 @@ def read_predictions(brokers, topic, expected_ids, timeout, committed_only):
                 bad += 1
                 continue
             tid = prediction["transaction_id"]
+            if scores is not None:
+                scores[tid] = prediction["score"]
             ids.append(tid)
             seen.add(tid)
             if complete_at is None and expected_ids <= seen:
@@ -369,12 +383,24 @@ def scenario_crash(args, tmp):
         check(kills >= 3, f"only {kills} kills before the replay ended")
         replay_summary(tmp, replay, len(expected))
 
-        ids = read_predictions(brokers, topics["predictions"], expected, 120, exactly_once)
+        scores = {}
+        ids = read_predictions(brokers, topics["predictions"], expected, 120, exactly_once,
+                               scores)
         duplicates = check_predictions(ids, expected, f"after {kills} SIGKILLs")
         log(f"{len(ids)} predictions, {len(set(ids))} transactions, {duplicates} duplicates "
             f"after {kills} SIGKILLs ({args.mode})")
         if exactly_once:
             check(duplicates == 0, f"exactly-once: {duplicates} duplicates seen read_committed")
+            # Partitions changed hands with every kill; each new owner rebuilt the windows of
+            # its customers and terminals, so every score is the one batch predict gives.
+            reference = batch_scores(args.fraudstream, tmp, model, data)
+            differ = sorted(t for t, score in scores.items()
+                            if t in reference and abs(score - reference[t]) > 1e-6)
+            check(not differ, f"exactly-once: {len(differ)} of {len(scores)} scores differ from "
+                              f"`fraudstream predict` (e.g. " +
+                              ", ".join(f"{t}: {scores[t]} vs {reference[t]}" for t in differ[:3])
+                              + ")")
+            log(f"{len(scores) - len(differ)} of {len(scores)} scores as `fraudstream predict`")
             # What the kills left in the log: records of aborted transactions, which only a
             # read_uncommitted reader sees (shows that the check above had something to catch).
             everything = read_predictions(brokers, topics["predictions"], expected, 60, False)

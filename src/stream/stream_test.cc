@@ -24,11 +24,9 @@
 #include "core/file.h"
 #include "core/strings.h"
 #include "core/testing.h"
-#include "data/simulator.h"
 #include "fmt/format.h"
 #include "model/artifact.h"
-#include "model/evaluation.h"
-#include "model/trainer.h"
+#include "model/testing.h"
 #include "nlohmann/json.hpp"
 #include "stream/kafka.h"
 #include "stream/replay.h"
@@ -49,45 +47,24 @@ class StreamTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     dir_ = new ScopedTempDir();
-    GenerateOptions generate;
-    generate.simulator.customers = 300;
-    generate.simulator.terminals = 600;
-    generate.simulator.days = 40;
-    generate.simulator.seed = 11;
-    generate.out = dir_->Path("data.txt");
-    generate.show_progress = false;
-    ASSERT_TRUE(GenerateToFiles(generate).ok());
-    TrainOptions train;
-    train.data_path = generate.out;
-    train.out_dir = dir_->Path("model");
-    train.write_report = false;
-    train.threads = 1;
-    ASSERT_TRUE(Train(train).ok());
-    auto model = ModelArtifact::Load(train.out_dir);
-    ASSERT_TRUE(model.ok()) << model.status();
-    model_ = new ModelArtifact(*model);
-    // What `fraudstream predict` gives for the same file.
-    ASSERT_TRUE(PredictFile(*model_, generate.out, dir_->Path("predict.csv")).ok());
-    expected_ = new std::map<int64_t, double>();
-    const std::string text = *ReadFile(dir_->Path("predict.csv"));
-    bool header = true;
-    for (const std::string_view line : Split(text, '\n')) {
-      if (header || line.empty()) {
-        header = false;
-        continue;
-      }
-      const std::vector<std::string_view> fields = Split(line, ',');
-      (*expected_)[std::stoll(std::string(fields.front()))] =
-          std::stod(std::string(fields[fields.size() - 2]));
-    }
+    SimulatorConfig simulator;
+    simulator.customers = 300;
+    simulator.terminals = 600;
+    simulator.days = 40;
+    simulator.seed = 11;
+    // A model, and what `fraudstream predict` gives for the same file.
+    auto set = MakeScoredDataSet(dir_->Path("set"), simulator);
+    ASSERT_TRUE(set.ok()) << set.status();
+    set_ = new ScoredDataSet(std::move(*set));
+    model_ = &set_->model;
+    expected_ = &set_->scores;
     // The replayed file: the data set with the bad lines among its rows.
-    std::string replayed = *ReadFile(generate.out);
+    std::string replayed = *ReadFile(set_->data_path);
     for (const auto& [line, reason] : kBadLines) replayed += line + "\n";
     ASSERT_TRUE(WriteFile(dir_->Path("replayed.txt"), replayed).ok());
   }
   static void TearDownTestSuite() {
-    delete expected_;
-    delete model_;
+    delete set_;
     delete dir_;
   }
 
@@ -219,8 +196,9 @@ class StreamTest : public ::testing::TestWithParam<std::string> {
   }
 
   static ScopedTempDir* dir_;
-  static ModelArtifact* model_;
-  static std::map<int64_t, double>* expected_;
+  static ScoredDataSet* set_;
+  static const ModelArtifact* model_;
+  static const std::map<int64_t, double>* expected_;
 
   std::unique_ptr<MockCluster> cluster_;  // the mock only
   std::string brokers_;
@@ -232,8 +210,9 @@ class StreamTest : public ::testing::TestWithParam<std::string> {
 };
 
 ScopedTempDir* StreamTest::dir_ = nullptr;
-ModelArtifact* StreamTest::model_ = nullptr;
-std::map<int64_t, double>* StreamTest::expected_ = nullptr;
+ScoredDataSet* StreamTest::set_ = nullptr;
+const ModelArtifact* StreamTest::model_ = nullptr;
+const std::map<int64_t, double>* StreamTest::expected_ = nullptr;
 
 // One input partition: the worker sees the rows in file order, as `predict` does, so every
 // feature and score must be the same.

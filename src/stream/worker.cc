@@ -15,10 +15,10 @@
 #include "core/time.h"
 #include "data/reader.h"
 #include "data/row_parser.h"
-#include "features/window_state.h"
 #include "fmt/format.h"
 #include "model/forest.h"
 #include "nlohmann/json.hpp"
+#include "stream/stream_state.h"
 
 namespace fraud {
 namespace {
@@ -36,12 +36,24 @@ struct MessageDeleter {
 };
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
+// A fetched message, decoded, waiting for its turn in event time.
+struct Held {
+  MessagePtr message;
+  Fault fault = Fault::kNone;
+  std::string detail;  // what broke the rule (fault != kNone)
+  Transaction tx;
+};
+
+// A partition whose queue of held messages grows past this is paused until it shrinks to a
+// quarter (its event time is far ahead of another partition's).
+constexpr size_t kMaxHeld = 20'000;
+
 std::string_view Payload(const rd_kafka_message_t& m) {
   return {static_cast<const char*>(m.payload), m.len};
 }
 std::string_view Key(const rd_kafka_message_t& m) {
-  return m.key == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(m.key),
-                                                                    m.key_len);
+  return m.key == nullptr ? std::string_view()
+                          : std::string_view(static_cast<const char*>(m.key), m.key_len);
 }
 
 double Percentile(std::vector<float> values, double q) {
@@ -57,26 +69,31 @@ struct StreamWorker::Impl {
   StreamOptions options;
   ModelArtifact model;
   Forest forest;
-  FeatureState state;
-  RowParser json_parser{Layout::JsonLines(), kAbsent};
-  RowParser csv_parser{Layout::Otus(false), kAbsent};
+  std::unique_ptr<StreamState> state;
+  MessageParser parser;
   std::unique_ptr<KafkaClient> consumer;
   std::unique_ptr<KafkaClient> producer;
   std::deque<std::unique_ptr<PendingBatch>> pending;
-  absl::Status delivery_error;  // the first permanent delivery failure
+  std::map<int32_t, std::deque<Held>> held;  // per owned partition, in offset order
+  std::map<int32_t, bool> at_end;            // the partition's fetch reached its log end
+  std::map<int32_t, bool> paused;
+  absl::Status delivery_error;   // the first permanent delivery failure (at-least-once)
+  absl::Status rebalance_error;  // a partition's state could not be rebuilt
   StreamStats stats;
   std::vector<float> latencies_ms;  // a sample, for the percentiles
-  int64_t last_activity = 0;  // last message or assignment (for idle_exit_seconds)
-  int64_t progress_at = 0;  // when the progress line was last drawn
+  int64_t last_activity = 0;        // last message or assignment (for idle_exit_seconds)
+  int64_t progress_at = 0;          // when the progress line was last drawn
   int64_t progress_consumed = 0;
 
   Impl(const StreamOptions& o, const ModelArtifact& m, Forest f)
-      : options(o), model(m), forest(std::move(f)), state(m.features) {}
+      : options(o), model(m), forest(std::move(f)) {}
 
   static void OnDelivery(const rd_kafka_message_t* message, void* context) {
     auto* self = static_cast<Impl*>(context);
     auto* batch = static_cast<PendingBatch*>(message->_private);
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->delivery_error.ok()) {
+    // Under --exactly-once a failed delivery fails the transaction's commit instead.
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->delivery_error.ok() &&
+        !self->options.exactly_once) {
       self->delivery_error = absl::UnavailableError(
           fmt::format("a prediction was not delivered: {}", rd_kafka_err2str(message->err)));
     }
@@ -89,14 +106,15 @@ struct StreamWorker::Impl {
     const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       self->last_activity = Clock::Real().NowNanos();  // idle time counts from here
-      // auto.offset.reset=error makes every "offset out of range" an error we see; a
-      // partition the group never committed starts at its beginning instead.
-      if (rd_kafka_committed(rk, list, 10'000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < list->cnt; ++i) {
-          if (list->elems[i].offset == RD_KAFKA_OFFSET_INVALID) {
-            list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-          }
-        }
+      // Scoring resumes at the committed offsets; the customers of each partition are
+      // rebuilt up to there first (StreamState::Assign).
+      if (absl::Status s = self->ResolveCommitted(list); !s.ok() && self->rebalance_error.ok()) {
+        self->rebalance_error = s;
+      }
+      if (self->rebalance_error.ok()) {
+        std::map<int32_t, int64_t> next;
+        for (int i = 0; i < list->cnt; ++i) next[list->elems[i].partition] = list->elems[i].offset;
+        self->rebalance_error = self->state->Assign(next);
       }
       if (cooperative) {
         rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, list);
@@ -104,12 +122,23 @@ struct StreamWorker::Impl {
       } else {
         rd_kafka_assign(rk, list);
       }
+      // A partition paused while this worker last owned it (too much held) stays paused
+      // through an assign (librdkafka 2.0): resumed, as the bookkeeping forgot it.
+      rd_kafka_resume_partitions(rk, list);
+      for (int i = 0; i < list->cnt; ++i) self->paused.erase(list->elems[i].partition);
       return;
     }
     // Revoked: what was scored for these partitions is acknowledged and committed before
-    // another worker takes them over.
-    self->Drain(/*timeout_ms=*/10'000);
-    rd_kafka_commit(rk, nullptr, /*async=*/0);
+    // another worker takes them over (under --exactly-once every batch is committed already).
+    if (!self->options.exactly_once) {
+      self->Drain(/*timeout_ms=*/10'000);
+      rd_kafka_commit(rk, nullptr, /*async=*/0);
+    }
+    std::vector<int32_t> revoked;
+    for (int i = 0; i < list->cnt; ++i) revoked.push_back(list->elems[i].partition);
+    if (absl::Status s = self->state->Revoke(revoked); !s.ok() && self->rebalance_error.ok()) {
+      self->rebalance_error = s;
+    }
     if (cooperative) {
       rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, list);
       if (error != nullptr) rd_kafka_error_destroy(error);
@@ -118,21 +147,69 @@ struct StreamWorker::Impl {
     }
   }
 
+  // Sets each partition of list to the group's committed offset, or to the partition's
+  // oldest message when the group never committed one (auto.offset.reset=error makes every
+  // other "offset out of range" an error we see).
+  absl::Status ResolveCommitted(rd_kafka_topic_partition_list_t* list) {
+    const rd_kafka_resp_err_t err = rd_kafka_committed(consumer->get(), list, 10'000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          fmt::format("committed offsets of {}: {}", options.input_topic, rd_kafka_err2str(err)));
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      rd_kafka_topic_partition_t& tp = list->elems[i];
+      if (tp.offset >= 0) continue;
+      int64_t low = 0, high = 0;
+      const rd_kafka_resp_err_t w = rd_kafka_query_watermark_offsets(
+          consumer->get(), tp.topic, tp.partition, &low, &high, 10'000);
+      if (w != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return absl::UnavailableError(
+            fmt::format("offsets of {} [{}]: {}", tp.topic, tp.partition, rd_kafka_err2str(w)));
+      }
+      tp.offset = low;
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Connect() {
     KafkaSettings consumer_settings = DefaultConsumerSettings(options.brokers, options.group);
+    consumer_settings.Set("enable.partition.eof", "true");  // see Select()
     KafkaSettings producer_settings = DefaultProducerSettings(options.brokers);
-    for (KafkaSettings* settings : {&consumer_settings, &producer_settings}) {
+    // The terminal feed and partition rebuilds: group-less, never committing.
+    KafkaSettings reader_settings =
+        DefaultConsumerSettings(options.brokers, options.group + ".state-reader");
+    if (options.exactly_once) {
+      consumer_settings.Set("enable.auto.commit", "false");  // offsets go in the transaction
+      consumer_settings.Set("isolation.level", "read_committed");
+      producer_settings.Set("transactional.id", options.transactional_id);
+      // A worker killed mid-transaction holds back read_committed readers of its partitions
+      // until the broker aborts it: keep that short (-X overrides it).
+      producer_settings.Set("transaction.timeout.ms", "10000");
+    }
+    for (KafkaSettings* settings : {&consumer_settings, &producer_settings, &reader_settings}) {
       if (!options.kafka_config_file.empty()) {
         RETURN_IF_ERROR(settings->ApplyFile(options.kafka_config_file));
       }
       RETURN_IF_ERROR(settings->Apply(options.kafka_settings));
     }
-    ASSIGN_OR_RETURN(KafkaClient c, KafkaClient::Consumer(consumer_settings, this,
-                                                          &Impl::OnRebalance));
+    ASSIGN_OR_RETURN(KafkaClient c,
+                     KafkaClient::Consumer(consumer_settings, this, &Impl::OnRebalance));
     consumer = std::make_unique<KafkaClient>(std::move(c));
-    ASSIGN_OR_RETURN(KafkaClient p, KafkaClient::Producer(producer_settings, &Impl::OnDelivery,
-                                                          this));
+    ASSIGN_OR_RETURN(KafkaClient p,
+                     KafkaClient::Producer(producer_settings, &Impl::OnDelivery, this));
     producer = std::make_unique<KafkaClient>(std::move(p));
+    if (options.exactly_once) {
+      RETURN_IF_ERROR(TransactionCall("init_transactions",
+                                      rd_kafka_init_transactions(producer->get(), 30'000)));
+    }
+    ASSIGN_OR_RETURN(state,
+                     StreamState::Create({.spec = model.features,
+                                          .topic = options.input_topic,
+                                          .reader_settings = reader_settings,
+                                          .allow_offset_reset = options.allow_offset_reset}));
+    state->WarmUp(history);
+    history.clear();
+    history.shrink_to_fit();
     rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, options.input_topic.c_str(), RD_KAFKA_PARTITION_UA);
     const rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer->get(), topics);
@@ -142,6 +219,18 @@ struct StreamWorker::Impl {
           fmt::format("subscribe to {}: {}", options.input_topic, rd_kafka_err2str(err)));
     }
     return absl::OkStatus();
+  }
+
+  std::vector<Transaction> history;  // --warm-up, until the state takes it (Connect)
+
+  // A transactional call's error as a Status (fatal or not, the caller decides before).
+  static absl::Status TransactionCall(std::string_view what, rd_kafka_error_t* error) {
+    if (error == nullptr) return absl::OkStatus();
+    absl::Status status =
+        absl::UnavailableError(fmt::format("{}: {}{}", what, rd_kafka_error_string(error),
+                                           rd_kafka_error_is_fatal(error) ? " (fatal)" : ""));
+    rd_kafka_error_destroy(error);
+    return status;
   }
 
   absl::Status WarmUp() {
@@ -155,15 +244,13 @@ struct StreamWorker::Impl {
     } else {
       files.push_back(options.warm_up);
     }
-    std::vector<Transaction> history;
     for (const std::string& file : files) {
       ASSIGN_OR_RETURN(std::vector<Transaction> txs, ReadTransactions(file));
       history.insert(history.end(), txs.begin(), txs.end());
     }
-    std::stable_sort(history.begin(), history.end(), [](const Transaction& a, const Transaction& b) {
-      return a.tx_datetime < b.tx_datetime;
-    });
-    for (const Transaction& tx : history) state.Update(tx);
+    std::stable_sort(
+        history.begin(), history.end(),
+        [](const Transaction& a, const Transaction& b) { return a.tx_datetime < b.tx_datetime; });
     stats.warmed_up = static_cast<int64_t>(history.size());
     return absl::OkStatus();
   }
@@ -197,41 +284,46 @@ struct StreamWorker::Impl {
   void DeadLetter(const rd_kafka_message_t& m, std::string_view reason, const std::string& detail,
                   PendingBatch* batch) {
     nlohmann::ordered_json record = {
-        {"reason", reason},       {"detail", detail},    {"topic", options.input_topic},
+        {"reason", reason},         {"detail", detail},   {"topic", options.input_topic},
         {"partition", m.partition}, {"offset", m.offset}, {"payload", std::string(Payload(m))}};
     const std::string value = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ++batch->outstanding;
-    if (!producer->Produce(options.dlq_topic, Key(m), value, batch).ok()) --batch->outstanding;
+    if (!producer->Produce(options.dlq_topic, Key(m), value, Opaque(batch)).ok()) {
+      --batch->outstanding;
+    }
     ++stats.dead_lettered;
   }
 
-  absl::Status ProcessBatch(std::vector<MessagePtr>& messages) {
+  // Delivery reports count down a batch under at-least-once only.
+  void* Opaque(PendingBatch* batch) const { return options.exactly_once ? nullptr : batch; }
+
+  absl::Status ProcessBatch(const std::vector<Held>& items) {
     auto batch = std::make_unique<PendingBatch>();
     const size_t cols = model.features.names.size();
     std::vector<Transaction> txs;
     std::vector<const rd_kafka_message_t*> sources;
-    std::vector<float> rows;
-    txs.reserve(messages.size());
-    rows.reserve(messages.size() * cols);
-    for (const MessagePtr& message : messages) {
-      const rd_kafka_message_t& m = *message;
+    txs.reserve(items.size());
+    sources.reserve(items.size());
+    if (options.exactly_once) {
+      RETURN_IF_ERROR(
+          TransactionCall("begin_transaction", rd_kafka_begin_transaction(producer->get())));
+    }
+    int64_t newest = kAbsent;
+    for (const Held& item : items) {
+      const rd_kafka_message_t& m = *item.message;
       batch->next_offset[m.partition] = std::max(batch->next_offset[m.partition], m.offset + 1);
-      std::string_view payload = Payload(m);
-      while (!payload.empty() && (payload.back() == '\n' || payload.back() == '\r')) {
-        payload.remove_suffix(1);
-      }
-      RowParser& parser = !payload.empty() && payload.front() == '{' ? json_parser : csv_parser;
-      Transaction tx;
-      const Fault fault = payload.empty() ? Fault::kWrongFieldCount : parser.Parse(payload, &tx);
-      if (fault != Fault::kNone) {
-        DeadLetter(m, FaultName(fault), payload.empty() ? "empty message" : parser.Describe(),
-                   batch.get());
+      if (item.fault != Fault::kNone) {
+        DeadLetter(m, FaultName(item.fault), item.detail, batch.get());
         continue;
       }
-      rows.resize(rows.size() + cols);
-      state.Process(tx, rows.data() + rows.size() - cols);
-      txs.push_back(tx);
+      newest = std::max(newest, item.tx.tx_datetime);
+      txs.push_back(item.tx);
       sources.push_back(&m);
+    }
+    if (!txs.empty()) RETURN_IF_ERROR(state->CatchUp(newest));
+    std::vector<float> rows(txs.size() * cols);
+    for (size_t i = 0; i < txs.size(); ++i) {
+      state->Process(txs[i], sources[i]->partition, sources[i]->offset, rows.data() + i * cols);
     }
     std::vector<float> scores(txs.size());
     forest.PredictBatch(rows.data(), txs.size(), cols, scores.data());
@@ -258,11 +350,13 @@ struct StreamWorker::Impl {
           R"("event_time": "{}", "processing_latency_ms": {}, "partition": {}, "offset": {}}})",
           tx.transaction_id.value(), tx.customer_id.value(), tx.terminal_id.value(), scores[i],
           scores[i] >= model.threshold ? "true" : "false", model.threshold, options.model_name,
-          options.model_version, time, latency_ms, m.partition, m.offset);
+          options.model_version, std::string_view(time, kDateTimeLength), latency_ms, m.partition,
+          m.offset);
       const fmt::format_int key(tx.customer_id.value());  // no allocation per message
       ++batch->outstanding;
-      const absl::Status produced = producer->Produce(
-          options.output_topic, std::string_view(key.data(), key.size()), value, batch.get());
+      const absl::Status produced =
+          producer->Produce(options.output_topic, std::string_view(key.data(), key.size()), value,
+                            Opaque(batch.get()));
       if (!produced.ok()) {
         --batch->outstanding;
         return produced;  // nothing of this batch is stored: it is scored again
@@ -270,11 +364,164 @@ struct StreamWorker::Impl {
     }
     stats.predicted += static_cast<int64_t>(txs.size());
     ++stats.batches;
+    if (options.exactly_once) return CommitTransaction(*batch);
     pending.push_back(std::move(batch));
     return absl::OkStatus();
   }
 
-  // consumed/s, predictions, DLQ, batch size, p99 latency of the last second: on a terminal
+  // --exactly-once: the batch's input offsets join its predictions in one transaction
+  // (librdkafka's examples/transactions.c contract). A retriable error is retried; an
+  // abortable one aborts the transaction and rewinds: the consumer and the customer state go
+  // back to the committed offsets, and those messages are scored again. Fatal: an error.
+  absl::Status CommitTransaction(const PendingBatch& batch) {
+    rd_kafka_topic_partition_list_t* offsets =
+        rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offset.size()));
+    for (const auto& [partition, offset] : batch.next_offset) {
+      rd_kafka_topic_partition_list_add(offsets, options.input_topic.c_str(), partition)->offset =
+          offset;
+    }
+    rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer->get());
+    rd_kafka_error_t* error = nullptr;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      error = rd_kafka_send_offsets_to_transaction(producer->get(), offsets, group, 30'000);
+      if (error == nullptr || !rd_kafka_error_is_retriable(error)) break;
+      rd_kafka_error_destroy(error);
+      error = nullptr;
+    }
+    rd_kafka_consumer_group_metadata_destroy(group);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    for (int attempt = 0; error == nullptr && attempt < 10; ++attempt) {
+      error = rd_kafka_commit_transaction(producer->get(), 30'000);
+      if (error == nullptr) {
+        ++stats.transactions;
+        return absl::OkStatus();
+      }
+      if (!rd_kafka_error_is_retriable(error)) break;
+      rd_kafka_error_destroy(error);
+      error = nullptr;
+    }
+    if (error == nullptr) {
+      return absl::DeadlineExceededError("commit_transaction: still retriable after 10 tries");
+    }
+    if (!rd_kafka_error_txn_requires_abort(error)) {
+      return TransactionCall("commit_transaction", error);
+    }
+    std::fprintf(stderr,
+                 "fraudstream stream: warning: transaction aborted (%s); rewinding to the "
+                 "committed offsets\n",
+                 rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    ++stats.aborted_transactions;
+    RETURN_IF_ERROR(
+        TransactionCall("abort_transaction", rd_kafka_abort_transaction(producer->get(), 30'000)));
+    return Rewind();
+  }
+
+  // Every owned partition back to its committed offset, its customers rebuilt to match.
+  absl::Status Rewind() {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_assignment(consumer->get(), &assigned);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::UnavailableError(fmt::format("assignment: {}", rd_kafka_err2str(err)));
+    }
+    absl::Status status = ResolveCommitted(assigned);
+    std::map<int32_t, int64_t> next;
+    for (int i = 0; status.ok() && i < assigned->cnt; ++i) {
+      next[assigned->elems[i].partition] = assigned->elems[i].offset;
+    }
+    if (status.ok()) status = state->Assign(next);
+    held.clear();  // fetched after the committed offsets: fetched again
+    at_end.clear();
+    if (status.ok() && assigned->cnt > 0) {
+      rd_kafka_error_t* error = rd_kafka_seek_partitions(consumer->get(), assigned, 10'000);
+      if (error != nullptr) status = TransactionCall("seek", error);
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return status;
+  }
+
+  // The group's lag over this worker's partitions: log end (as of the last fetch) minus
+  // position. -1 before the first fetch.
+  int64_t Lag() const {
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    if (rd_kafka_assignment(consumer->get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+    rd_kafka_position(consumer->get(), assigned);
+    int64_t lag = 0;
+    bool known = false;
+    for (int i = 0; i < assigned->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = assigned->elems[i];
+      int64_t low = 0, high = 0;
+      if (tp.offset < 0 ||
+          rd_kafka_get_watermark_offsets(consumer->get(), tp.topic, tp.partition, &low, &high) !=
+              RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0) {
+        continue;
+      }
+      lag += std::max<int64_t>(0, high - tp.offset);
+      known = true;
+    }
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return known ? lag : -1;
+  }
+
+  // Takes held messages in event-time order across this worker's partitions (faults first,
+  // they have no time) while that order is safe: a partition with nothing held must be at its
+  // log end or have reached the candidate's time minus the terminal delay, so that the
+  // terminal windows hold every transaction they need. Pauses partitions far ahead.
+  std::vector<Held> Select() {
+    std::vector<Held> out;
+    const int64_t delay = int64_t{model.features.terminal_delay_days} * 86'400;
+    std::map<int32_t, int64_t> reached;  // newest time per partition, this batch included
+    for (const int32_t p : state->Owned()) {
+      reached[p] = state->TerminalTime(p);
+      held[p];  // an owned partition with nothing held yet still counts in the safe rule
+    }
+    // --max-messages counts the messages taken here (scored or dead-lettered): what is
+    // fetched beyond is dropped uncommitted at the end, for the next owner.
+    size_t limit = options.max_batch;
+    if (options.max_messages > 0) {
+      limit = std::min<size_t>(limit, static_cast<size_t>(std::max<int64_t>(
+                                          0, options.max_messages - stats.consumed)));
+    }
+    while (out.size() < limit) {
+      int32_t best = -1;
+      int64_t best_time = 0;
+      for (const auto& [p, queue] : held) {
+        if (queue.empty()) continue;
+        const int64_t t =
+            queue.front().fault == Fault::kNone ? queue.front().tx.tx_datetime : kAbsent;
+        if (best < 0 || t < best_time) {
+          best = p;
+          best_time = t;
+        }
+      }
+      if (best < 0) break;
+      if (best_time != kAbsent) {
+        bool safe = true;
+        for (const auto& [p, queue] : held) {
+          safe &= p == best || !queue.empty() || at_end[p] || reached[p] >= best_time - delay;
+        }
+        if (!safe) break;
+        reached[best] = std::max(reached[best], best_time);
+      }
+      out.push_back(std::move(held[best].front()));
+      held[best].pop_front();
+      ++stats.consumed;
+    }
+    for (auto& [p, queue] : held) {
+      const bool pause = queue.size() > kMaxHeld || (paused[p] && queue.size() > kMaxHeld / 4);
+      if (pause == paused[p]) continue;
+      rd_kafka_topic_partition_list_t* one = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(one, options.input_topic.c_str(), p);
+      pause ? rd_kafka_pause_partitions(consumer->get(), one)
+            : rd_kafka_resume_partitions(consumer->get(), one);
+      rd_kafka_topic_partition_list_destroy(one);
+      paused[p] = pause;
+    }
+    return out;
+  }
+
+  // consumed/s, predictions, DLQ, batch size, p99 latency of the last second, lag: on a terminal
   // only (InteractiveStderr), at most once a second.
   void DrawProgress(size_t batch_size) {
     FILE* out = options.progress ? InteractiveStderr() : nullptr;
@@ -285,10 +532,14 @@ struct StreamWorker::Impl {
     const double p99 = Percentile(
         std::vector<float>(latencies_ms.end() - static_cast<ptrdiff_t>(recent), latencies_ms.end()),
         0.99);
-    std::fprintf(out, "\r\033[Kstream: %.0f msg/s, %lld predicted, %lld to DLQ, batch %zu, p99 "
-                 "%.1f ms", (stats.consumed - progress_consumed) / seconds,
+    const int64_t lag = Lag();
+    std::fprintf(out,
+                 "\r\033[Kstream: %.0f msg/s, %lld predicted, %lld to DLQ, batch %zu, p99 "
+                 "%.1f ms, lag %s",
+                 (stats.consumed - progress_consumed) / seconds,
                  static_cast<long long>(stats.predicted),
-                 static_cast<long long>(stats.dead_lettered), batch_size, p99);
+                 static_cast<long long>(stats.dead_lettered), batch_size, p99,
+                 lag < 0 ? "-" : std::to_string(lag).c_str());
     std::fflush(out);
     progress_at = now;
     progress_consumed = stats.consumed;
@@ -301,33 +552,38 @@ struct StreamWorker::Impl {
     // one, from the start, with 30 s more.
     last_activity = start + 30'000'000'000LL;
     absl::Status result;
-    std::vector<MessagePtr> messages;
     while (!stop.load() && result.ok()) {
       if (options.max_messages > 0 && stats.consumed >= options.max_messages) break;
-      messages.clear();
+      size_t fetched = 0;
       const int64_t deadline = clock.NowNanos() + int64_t{options.linger_ms} * 1'000'000;
-      while (messages.size() < options.max_batch) {
+      while (fetched < options.max_batch) {
         const int wait_ms =
-            messages.empty() ? 100
-                             : static_cast<int>(std::max<int64_t>(
-                                   0, (deadline - clock.NowNanos()) / 1'000'000));
+            fetched == 0
+                ? 100
+                : static_cast<int>(std::max<int64_t>(0, (deadline - clock.NowNanos()) / 1'000'000));
         rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer->get(), wait_ms);
         if (raw == nullptr) {
-          if (messages.empty() || clock.NowNanos() >= deadline) break;
+          if (fetched == 0 || clock.NowNanos() >= deadline) break;
           continue;
         }
         MessagePtr message(raw);
-        if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+        if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          at_end[message->partition] = true;
+          continue;
+        }
         if (message->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
             message->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
           ++stats.offset_resets;
-          std::fprintf(stderr, "fraudstream stream: error: offset reset on %s [%d]: %s (data "
-                       "loss)\n", options.input_topic.c_str(), message->partition,
+          std::fprintf(stderr,
+                       "fraudstream stream: error: offset reset on %s [%d]: %s (data "
+                       "loss)\n",
+                       options.input_topic.c_str(), message->partition,
                        rd_kafka_message_errstr(message.get()));
           if (!options.allow_offset_reset) {
             result = absl::DataLossError(fmt::format(
                 "offset reset on {} partition {}: messages were lost (--allow-offset-reset to go "
-                "on)", options.input_topic, message->partition));
+                "on)",
+                options.input_topic, message->partition));
             break;
           }
           // Go on from the oldest message the broker still has: the partition is in an
@@ -362,14 +618,26 @@ struct StreamWorker::Impl {
                        rd_kafka_message_errstr(message.get()));
           continue;
         }
-        ++stats.consumed;
-        messages.push_back(std::move(message));
-        if (options.max_messages > 0 && stats.consumed >= options.max_messages) break;
+        Held item;
+        item.fault = parser.Parse(Payload(*message), &item.tx);
+        if (item.fault != Fault::kNone) item.detail = parser.Describe();
+        at_end[message->partition] = false;
+        item.message = std::move(message);
+        held[item.message->partition].push_back(std::move(item));
+        ++fetched;
         if (clock.NowNanos() >= deadline) break;
       }
-      if (!messages.empty()) {
-        last_activity = clock.NowNanos();
-        if (absl::Status s = ProcessBatch(messages); !s.ok() && result.ok()) result = s;
+      if (!rebalance_error.ok()) {
+        result = rebalance_error;
+        break;
+      }
+      // Messages fetched before their partition was revoked belong to its new owner now.
+      std::erase_if(held, [&](const auto& entry) { return !state->Owns(entry.first); });
+      std::erase_if(paused, [&](const auto& entry) { return !state->Owns(entry.first); });
+      const std::vector<Held> selected = Select();
+      if (fetched > 0) last_activity = clock.NowNanos();
+      if (!selected.empty()) {
+        if (absl::Status s = ProcessBatch(selected); !s.ok() && result.ok()) result = s;
       } else if (options.idle_exit_seconds > 0 &&
                  (clock.NowNanos() - last_activity) * 1e-9 >= options.idle_exit_seconds) {
         break;
@@ -377,7 +645,7 @@ struct StreamWorker::Impl {
       producer->Poll(0);
       StoreAcknowledged();
       if (!delivery_error.ok() && result.ok()) result = delivery_error;
-      DrawProgress(messages.size());
+      DrawProgress(selected.size());
     }
     // Stop fetching, finish what is in flight, flush, store, commit.
     Drain(/*timeout_ms=*/30'000);
@@ -386,15 +654,19 @@ struct StreamWorker::Impl {
           "{} batches of predictions were not acknowledged; their offsets were not committed",
           pending.size()));
     }
-    const rd_kafka_resp_err_t committed = rd_kafka_commit(consumer->get(), nullptr, 0);
-    if (committed != RD_KAFKA_RESP_ERR_NO_ERROR &&
-        committed != RD_KAFKA_RESP_ERR__NO_OFFSET && result.ok()) {
+    const rd_kafka_resp_err_t committed = options.exactly_once
+                                              ? RD_KAFKA_RESP_ERR__NO_OFFSET
+                                              : rd_kafka_commit(consumer->get(), nullptr, 0);
+    if (committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET &&
+        result.ok()) {
       result = absl::UnavailableError(
           fmt::format("commit of the input offsets failed: {}", rd_kafka_err2str(committed)));
     }
     rd_kafka_consumer_close(consumer->get());
     if (progress_at != 0) std::fputs("\r\033[K", stderr);
     stats.seconds = (clock.NowNanos() - start) * 1e-9;
+    stats.rebuilt = state->stats().rebuilt;
+    stats.fed = state->stats().fed;
     stats.latency_p50_ms = Percentile(latencies_ms, 0.50);
     stats.latency_p99_ms = Percentile(latencies_ms, 0.99);
     return result;
@@ -407,6 +679,9 @@ StreamWorker::~StreamWorker() = default;
 absl::StatusOr<std::unique_ptr<StreamWorker>> StreamWorker::Create(const StreamOptions& options,
                                                                    const ModelArtifact& model) {
   if (options.brokers.empty()) return absl::InvalidArgumentError("no Kafka brokers given");
+  if (options.exactly_once && options.transactional_id.empty()) {
+    return absl::InvalidArgumentError("--exactly-once needs a transactional id");
+  }
   ASSIGN_OR_RETURN(Forest forest, Forest::LoadFile(model.booster_path()));
   if (forest.num_features() != model.features.names.size()) {
     return absl::FailedPreconditionError(

@@ -5,12 +5,15 @@
 // forest evaluator and produces predictions; malformed messages go to the DLQ with their
 // reason. Any number of workers in one group split the partitions.
 //
-// Delivery: at-least-once. A message's offset is stored for commit only after the broker has
+// Delivery: at-least-once by default. A message's offset is stored for commit only after the broker has
 // acknowledged everything produced for it and for every earlier message of the batch
 // (batches are acknowledged in order), so a worker killed at any moment loses nothing; after
 // a crash the uncommitted messages are scored again (duplicates carry the same
 // transaction_id). An offset reset ("offset out of range") is data loss: it is counted, logged
-// and makes Run() fail unless allow_offset_reset.
+// and makes Run() fail unless allow_offset_reset. exactly_once: a transactional producer; each
+// micro-batch's predictions, DLQ records and input offsets commit in one transaction, so a
+// read_committed reader sees every prediction once. The feature state follows the partitions
+// (stream/stream_state.h).
 //
 //   ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, model));
 //   std::atomic<bool> stop = false;      // set from a signal handler
@@ -41,6 +44,10 @@ struct StreamOptions {
   size_t max_batch = 5000;                  // messages per micro-batch
   int linger_ms = 2;                        // how long a batch waits to fill
   bool allow_offset_reset = false;
+  // Transactional producer: predictions and input offsets commit together (see above).
+  bool exactly_once = false;
+  std::string transactional_id;  // required with exactly_once; stable per worker fences the
+                                 // previous incarnation's open transaction at start
   std::string warm_up;       // a file or directory of history replayed into the state first
   int64_t max_messages = 0;  // stop after this many messages (0: until stopped)
   double idle_exit_seconds = 0;  // stop after this long without a message or an
@@ -51,12 +58,16 @@ struct StreamOptions {
 };
 
 struct StreamStats {
-  int64_t consumed = 0;
+  int64_t consumed = 0;  // taken in event-time order: scored or dead-lettered
   int64_t predicted = 0;
   int64_t dead_lettered = 0;
   int64_t offset_resets = 0;
   int64_t batches = 0;
   int64_t warmed_up = 0;  // transactions replayed from --warm-up
+  int64_t transactions = 0;          // committed (--exactly-once)
+  int64_t aborted_transactions = 0;  // aborted and scored again
+  int64_t rebuilt = 0;  // messages read again to rebuild customers on assignment
+  int64_t fed = 0;      // other workers' messages read for the terminal windows
   double seconds = 0;
   double latency_p50_ms = 0;  // message timestamp -> prediction produced
   double latency_p99_ms = 0;
