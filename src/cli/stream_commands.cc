@@ -5,16 +5,19 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/registry_common.h"
 #include "core/file.h"
 #include "core/progress.h"
 #include "core/status.h"
 #include "core/strings.h"
 #include "fmt/format.h"
-#include "model/artifact.h"
+#include "nlohmann/json.hpp"
+#include "registry/live_model.h"
 #include "stream/kafka.h"
 #include "stream/replay.h"
 #include "stream/worker.h"
@@ -159,16 +162,15 @@ absl::Status RunReplay(const ReplayFlags& flags) {
         "%lld}\n",
         static_cast<long long>(summary.sent), static_cast<long long>(summary.acknowledged),
         static_cast<long long>(summary.unparsed), summary.seconds, summary.rate,
-        options.rate > 0 && options.ramp.empty() ? fmt::format("{}", options.rate).c_str()
-                                                 : "null",
+        options.rate > 0 && options.ramp.empty() ? fmt::format("{}", options.rate).c_str() : "null",
         static_cast<long long>(slowest), static_cast<long long>(fastest));
   } else {
-    std::printf("replay: %lld messages to %s in %.2f s: %.1f msg/s (target %s); %lld "
-                "acknowledged, %lld rows sent unparsed\n",
-                static_cast<long long>(summary.sent), flags.topic.c_str(), summary.seconds,
-                summary.rate, flags.ramp.empty() ? flags.rate.c_str() : flags.ramp.c_str(),
-                static_cast<long long>(summary.acknowledged),
-                static_cast<long long>(summary.unparsed));
+    std::printf(
+        "replay: %lld messages to %s in %.2f s: %.1f msg/s (target %s); %lld "
+        "acknowledged, %lld rows sent unparsed\n",
+        static_cast<long long>(summary.sent), flags.topic.c_str(), summary.seconds, summary.rate,
+        flags.ramp.empty() ? flags.rate.c_str() : flags.ramp.c_str(),
+        static_cast<long long>(summary.acknowledged), static_cast<long long>(summary.unparsed));
   }
   return absl::OkStatus();
 }
@@ -178,55 +180,70 @@ absl::Status RunReplay(const ReplayFlags& flags) {
 
 struct StreamFlags {
   KafkaFlags kafka;
-  std::string model_dir;
+  RegistryFlags registry;
+  std::string model;
+  int64_t model_refresh_ms = 1000;
   StreamOptions options;
   bool json = false;
 };
 
 absl::Status RunStream(StreamFlags flags) {
   InstallStopHandlers();
-  ASSIGN_OR_RETURN(const ModelArtifact model, ModelArtifact::Load(flags.model_dir));
+  // A model directory, or a registry reference followed while running.
+  std::shared_ptr<LiveModel> live;
+  if (std::filesystem::is_directory(flags.model)) {
+    ASSIGN_OR_RETURN(live, LiveModel::FromDirectory(flags.model));
+  } else {
+    ASSIGN_OR_RETURN(std::unique_ptr<Store> store, flags.registry.Open());
+    ASSIGN_OR_RETURN(live,
+                     LiveModel::FromRegistry(std::move(store), flags.model,
+                                             {.refresh_interval_ms = flags.model_refresh_ms}));
+  }
+  const std::shared_ptr<const LoadedModel> first = live->Current();
   StreamOptions& options = flags.options;
   options.brokers = flags.kafka.brokers;
   options.kafka_settings = flags.kafka.settings;
   options.kafka_config_file = flags.kafka.config_file;
-  if (options.model_name.empty()) options.model_name = model.dir;
-  if (options.model_version.empty()) {
-    options.model_version = model.manifest["model"].value("booster_checksum", std::string());
-  }
   options.progress = !flags.json;
   if (options.exactly_once && options.transactional_id.empty()) {
     char host[256] = "localhost";
     gethostname(host, sizeof(host) - 1);
     options.transactional_id = fmt::format("fraudstream-{}-{}-{}", options.group, host, getpid());
   }
-  ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, model));
-  std::fprintf(stderr, "fraudstream stream: %s -> %s (DLQ %s), group %s, model %s %s%s\n",
-               options.input_topic.c_str(), options.output_topic.c_str(),
-               options.dlq_topic.c_str(), options.group.c_str(), options.model_name.c_str(),
-               options.model_version.c_str(),
-               worker->stats().warmed_up > 0
-                   ? fmt::format(", state warmed up with {} transactions",
-                                 worker->stats().warmed_up).c_str()
-                   : "");
+  ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, live));
+  std::fprintf(
+      stderr, "fraudstream stream: %s -> %s (DLQ %s), group %s, model %s version %s%s%s\n",
+      options.input_topic.c_str(), options.output_topic.c_str(), options.dlq_topic.c_str(),
+      options.group.c_str(), first->name.c_str(), first->version.c_str(),
+      live->follows() ? fmt::format(" (following {})", live->reference()).c_str() : "",
+      worker->stats().warmed_up > 0
+          ? fmt::format(", state warmed up with {} transactions", worker->stats().warmed_up).c_str()
+          : "");
   const absl::Status run = worker->Run(g_stop);
   const StreamStats& s = worker->stats();
   if (flags.json) {
-    std::printf("{\"consumed\": %lld, \"predicted\": %lld, \"dead_lettered\": %lld, "
-                "\"offset_resets\": %lld, \"batches\": %lld, \"transactions\": %lld, "
-                "\"aborted_transactions\": %lld, \"rebuilt\": %lld, \"fed\": %lld, "
-                "\"seconds\": %.3f, \"latency_p50_ms\": %.2f, \"latency_p99_ms\": %.2f}\n",
-                static_cast<long long>(s.consumed), static_cast<long long>(s.predicted),
-                static_cast<long long>(s.dead_lettered), static_cast<long long>(s.offset_resets),
-                static_cast<long long>(s.batches), static_cast<long long>(s.transactions),
-                static_cast<long long>(s.aborted_transactions), static_cast<long long>(s.rebuilt),
-                static_cast<long long>(s.fed), s.seconds, s.latency_p50_ms, s.latency_p99_ms);
+    const nlohmann::ordered_json summary = {{"consumed", s.consumed},
+                                            {"predicted", s.predicted},
+                                            {"dead_lettered", s.dead_lettered},
+                                            {"offset_resets", s.offset_resets},
+                                            {"batches", s.batches},
+                                            {"transactions", s.transactions},
+                                            {"aborted_transactions", s.aborted_transactions},
+                                            {"rebuilt", s.rebuilt},
+                                            {"fed", s.fed},
+                                            {"model_version", s.model_version},
+                                            {"model_swaps", s.model_swaps},
+                                            {"seconds", s.seconds},
+                                            {"latency_p50_ms", s.latency_p50_ms},
+                                            {"latency_p99_ms", s.latency_p99_ms}};
+    std::printf("%s\n", summary.dump().c_str());
   } else {
-    std::printf("stream: %lld consumed, %lld predicted, %lld to the DLQ, %lld offset resets in "
-                "%.1f s; latency p50 %.1f ms, p99 %.1f ms\n",
-                static_cast<long long>(s.consumed), static_cast<long long>(s.predicted),
-                static_cast<long long>(s.dead_lettered), static_cast<long long>(s.offset_resets),
-                s.seconds, s.latency_p50_ms, s.latency_p99_ms);
+    std::printf(
+        "stream: %lld consumed, %lld predicted, %lld to the DLQ, %lld offset resets in "
+        "%.1f s; latency p50 %.1f ms, p99 %.1f ms\n",
+        static_cast<long long>(s.consumed), static_cast<long long>(s.predicted),
+        static_cast<long long>(s.dead_lettered), static_cast<long long>(s.offset_resets), s.seconds,
+        s.latency_p50_ms, s.latency_p99_ms);
   }
   return run;
 }
@@ -287,7 +304,15 @@ void AddStreamCommand(CLI::App& app, Action* action) {
       "the predictions are acknowledged (--exactly-once: transactions). SIGINT/SIGTERM: finish "
       "the batch, flush, commit, exit.");
   AddKafkaFlags(cmd, &flags->kafka);
-  cmd->add_option("--model-dir", flags->model_dir, "model directory")->required();
+  cmd->add_option("-m,--model,--model-dir", flags->model,
+                  "a model directory, or a registry reference: NAME@ALIAS (e.g. "
+                  "fraud@Production) and NAME/latest are followed while running (the new version "
+                  "scores from the next micro-batch), NAME/VERSION is pinned")
+      ->required();
+  flags->registry.AddTo(cmd);
+  cmd->add_option("--model-refresh-ms", flags->model_refresh_ms,
+                  "how often the registry is asked where the reference points")
+      ->capture_default_str();
   cmd->add_option("--input", o.input_topic, "input topic")->capture_default_str();
   cmd->add_option("--output", o.output_topic, "predictions topic")->capture_default_str();
   cmd->add_option("--dlq", o.dlq_topic, "dead-letter topic")->capture_default_str();
@@ -310,10 +335,6 @@ void AddStreamCommand(CLI::App& app, Action* action) {
   cmd->add_option("--max-messages", o.max_messages, "stop after this many messages");
   cmd->add_option("--idle-exit", o.idle_exit_seconds,
                   "stop after this many seconds without a message");
-  cmd->add_option("--model-name", o.model_name, "model name in the predictions (default: the "
-                  "model directory)");
-  cmd->add_option("--model-version", o.model_version,
-                  "model version in the predictions (default: the booster checksum)");
   cmd->add_flag("--json", flags->json, "print the summary as JSON");
   cmd->callback([flags, action] { *action = [flags] { return RunStream(*flags); }; });
 }

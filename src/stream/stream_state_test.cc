@@ -16,8 +16,13 @@
 #include "core/strings.h"
 #include "core/testing.h"
 #include "model/artifact.h"
+#include "model/evaluation.h"
 #include "model/testing.h"
+#include "model/trainer.h"
 #include "nlohmann/json.hpp"
+#include "registry/live_model.h"
+#include "registry/model_registry.h"
+#include "registry/test_store.h"
 #include "stream/kafka.h"
 #include "stream/replay.h"
 #include "stream/worker.h"
@@ -65,8 +70,6 @@ class StreamStateTest : public ::testing::Test {
   static StreamOptions WorkerOptions(const std::string& brokers) {
     StreamOptions options;
     options.brokers = brokers;
-    options.model_name = "test-model";
-    options.model_version = "1";
     options.idle_exit_seconds = 4;
     return options;
   }
@@ -82,8 +85,12 @@ class StreamStateTest : public ::testing::Test {
     return (*worker)->stats();
   }
 
-  // transaction_id -> scores of its predictions, read until no message for 3 s.
-  static std::map<int64_t, std::vector<double>> ReadPredictions(const std::string& brokers) {
+  struct Prediction {
+    double score;
+    std::string version;
+  };
+  // transaction_id -> its predictions, read until no message for 3 s.
+  static std::map<int64_t, std::vector<Prediction>> ReadPredictions(const std::string& brokers) {
     KafkaSettings settings = DefaultConsumerSettings(brokers, "prediction-reader");
     settings.Set("enable.auto.commit", "false");
     settings.Set("auto.offset.reset", "earliest");
@@ -93,7 +100,7 @@ class StreamStateTest : public ::testing::Test {
     rd_kafka_topic_partition_list_add(topics, kPredictionsTopic, RD_KAFKA_PARTITION_UA);
     rd_kafka_subscribe(consumer->get(), topics);
     rd_kafka_topic_partition_list_destroy(topics);
-    std::map<int64_t, std::vector<double>> scores;
+    std::map<int64_t, std::vector<Prediction>> scores;
     size_t count = 0;
     for (int idle = 0; idle < (count == 0 ? 100 : 30);) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer->get(), 100);
@@ -104,9 +111,10 @@ class StreamStateTest : public ::testing::Test {
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         idle = 0;
         ++count;
-        const auto p = nlohmann::json::parse(
-            std::string_view(static_cast<const char*>(m->payload), m->len));
-        scores[p["transaction_id"].get<int64_t>()].push_back(p["score"].get<double>());
+        const auto p =
+            nlohmann::json::parse(std::string_view(static_cast<const char*>(m->payload), m->len));
+        scores[p["transaction_id"].get<int64_t>()].push_back(
+            {p["score"].get<double>(), p["model_version"].get<std::string>()});
       }
       rd_kafka_message_destroy(m);
     }
@@ -115,16 +123,16 @@ class StreamStateTest : public ::testing::Test {
   }
 
   // Every transaction has exactly one prediction, with predict's score.
-  static void ExpectScoredOnceAsPredict(const std::map<int64_t, std::vector<double>>& scores) {
+  static void ExpectScoredOnceAsPredict(const std::map<int64_t, std::vector<Prediction>>& scores) {
     EXPECT_EQ(scores.size(), expected_->size());
     size_t wrong = 0, duplicated = 0;
     for (const auto& [id, expected] : *expected_) {
       const auto it = scores.find(id);
       if (it == scores.end()) continue;
       duplicated += it->second.size() > 1;
-      for (double s : it->second) {
-        if (std::abs(s - expected) > 6e-7 && ++wrong <= 5) {
-          ADD_FAILURE() << "transaction " << id << ": " << s << ", predict " << expected;
+      for (const Prediction& p : it->second) {
+        if (std::abs(p.score - expected) > 6e-7 && ++wrong <= 5) {
+          ADD_FAILURE() << "transaction " << id << ": " << p.score << ", predict " << expected;
         }
       }
     }
@@ -160,8 +168,7 @@ TEST_F(StreamStateTest, PartitionsMoveBetweenWorkersWithTheirState) {
   std::thread other([&] { b = RunWorker(WorkerOptions(brokers)); });
   a = RunWorker(WorkerOptions(brokers));
   other.join();
-  EXPECT_EQ(before.predicted + a.predicted + b.predicted,
-            static_cast<int64_t>(expected_->size()));
+  EXPECT_EQ(before.predicted + a.predicted + b.predicted, static_cast<int64_t>(expected_->size()));
   EXPECT_GT(a.predicted, 0);
   EXPECT_GT(b.predicted, 0);
   EXPECT_GT(a.rebuilt + b.rebuilt, 0);  // customers of the first third came back
@@ -182,6 +189,110 @@ TEST_F(StreamStateTest, ExactlyOnceCommitsEveryBatchInATransaction) {
   EXPECT_EQ(stats.transactions, stats.batches);
   EXPECT_EQ(stats.aborted_transactions, 0);
   ExpectScoredOnceAsPredict(ReadPredictions(brokers));
+}
+
+// The worker follows fraud@Production: the alias moves to version 2 while it runs; the
+// transactions replayed after that are scored by version 2 (same features, other trees), with
+// the window state built before, and each prediction says which version scored it.
+TEST_F(StreamStateTest, TheModelFollowsTheRegistryAliasWhileRunning) {
+  // Version 2: shallower trees on the same data, and what predict gives with it.
+  TrainOptions train;
+  train.data_path = set_->data_path;
+  train.out_dir = dir_->Path("model-2");
+  train.write_report = false;
+  train.threads = 1;
+  train.params["max_depth"] = "2";
+  ASSERT_TRUE(Train(train).ok());
+  auto second = ModelArtifact::Load(train.out_dir);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(PredictFile(*second, set_->data_path, dir_->Path("predict-2.csv")).ok());
+  std::map<int64_t, double> expected_2;
+  const std::string predicted_2 = *ReadFile(dir_->Path("predict-2.csv"));
+  for (const std::string_view line : Split(predicted_2, '\n')) {
+    const std::vector<std::string_view> fields = Split(line, ',');
+    if (line.empty() || fields.front() == "transaction_id") continue;
+    expected_2[std::stoll(std::string(fields.front()))] =
+        std::stod(std::string(fields[fields.size() - 2]));
+  }
+
+  auto test_store = TestStore::Create("sqlite");
+  ASSERT_TRUE(test_store.ok()) << test_store.status();
+  auto store = (*test_store)->Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  ModelRegistry registry(**store);
+  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = model_->dir}).ok());
+  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = train.out_dir}).ok());
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
+
+  // The file in two halves, in event-time order.
+  const std::string text = *ReadFile(set_->data_path);
+  std::vector<std::string_view> rows;
+  for (const std::string_view line : Split(text, '\n')) {
+    if (!line.empty() && line.front() != '#') rows.push_back(line);
+  }
+  const size_t half = rows.size() / 2;
+  std::string first_half, second_half;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    (i < half ? first_half : second_half).append(rows[i]).push_back('\n');
+  }
+  ASSERT_TRUE(WriteFile(dir_->Path("first.txt"), first_half).ok());
+  ASSERT_TRUE(WriteFile(dir_->Path("second.txt"), second_half).ok());
+
+  auto cluster = MockCluster::Start(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  for (const auto& [topic, partitions] :
+       {std::pair{kInputTopic, 1}, {kPredictionsTopic, 1}, {kDlqTopic, 1}}) {
+    ASSERT_TRUE((*cluster)->CreateTopic(topic, partitions).ok());
+  }
+  const std::string brokers = (*cluster)->bootstrap_servers();
+  auto replay = [&](const std::string& path) {
+    ReplayOptions options;
+    options.brokers = brokers;
+    options.rate = 0;
+    std::atomic<bool> stop = false;
+    auto summary = Replay(path, options, stop);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+  };
+  ASSERT_NO_FATAL_FAILURE(replay(dir_->Path("first.txt")));
+
+  auto worker_store = (*test_store)->Open();
+  ASSERT_TRUE(worker_store.ok()) << worker_store.status();
+  auto live = LiveModel::FromRegistry(*std::move(worker_store), "fraud@Production",
+                                      {.refresh_interval_ms = 0});
+  ASSERT_TRUE(live.ok()) << live.status();
+  StreamOptions options = WorkerOptions(brokers);
+  options.idle_exit_seconds = 8;
+  auto worker = StreamWorker::Create(options, *std::move(live));
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  std::atomic<bool> stop = false;
+  absl::Status run;
+  std::thread running([&] { run = (*worker)->Run(stop); });
+
+  std::map<int64_t, std::vector<Prediction>> predictions;
+  for (int i = 0; i < 20 && predictions.size() < half; ++i) predictions = ReadPredictions(brokers);
+  EXPECT_EQ(predictions.size(), half);
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 2).ok());
+  ASSERT_NO_FATAL_FAILURE(replay(dir_->Path("second.txt")));
+  running.join();
+  ASSERT_TRUE(run.ok()) << run;
+  EXPECT_EQ((*worker)->stats().model_swaps, 1);
+  EXPECT_EQ((*worker)->stats().model_version, "2");
+
+  predictions = ReadPredictions(brokers);
+  ASSERT_EQ(predictions.size(), rows.size());
+  size_t wrong = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t id = std::stoll(std::string(Split(rows[i], ',').front()));
+    const std::vector<Prediction>& got = predictions[id];
+    ASSERT_EQ(got.size(), 1u) << id;
+    const std::string version = i < half ? "1" : "2";
+    const double expected = i < half ? expected_->at(id) : expected_2.at(id);
+    if ((got[0].version != version || std::abs(got[0].score - expected) > 6e-7) && ++wrong <= 5) {
+      ADD_FAILURE() << "transaction " << id << ": version " << got[0].version << " score "
+                    << got[0].score << ", expected version " << version << " score " << expected;
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
 }
 
 TEST_F(StreamStateTest, ExactlyOnceNeedsATransactionalId) {

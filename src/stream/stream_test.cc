@@ -189,8 +189,6 @@ class StreamTest : public ::testing::TestWithParam<std::string> {
     options.output_topic = predictions_;
     options.dlq_topic = dlq_;
     options.group = group_;
-    options.model_name = "test-model";
-    options.model_version = "1";
     options.idle_exit_seconds = 3;
     return options;
   }
@@ -246,8 +244,8 @@ TEST_P(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
     // predict writes 6 decimals.
     EXPECT_NEAR(p["score"].get<double>(), expected_->at(id), 6e-7) << text;
     EXPECT_EQ(p["is_fraud"].get<bool>(), p["score"].get<double>() >= model_->threshold) << text;
-    EXPECT_EQ(p["model"], "test-model");
-    EXPECT_EQ(p["model_version"], "1");
+    EXPECT_EQ(p["model"], model_->dir);
+    EXPECT_EQ(p["model_version"], model_->manifest["model"]["booster_checksum"]);
     EXPECT_GE(p["processing_latency_ms"].get<double>(), 0.0);
     flagged += p["is_fraud"].get<bool>();
   }

@@ -67,8 +67,9 @@ double Percentile(std::vector<float> values, double q) {
 
 struct StreamWorker::Impl {
   StreamOptions options;
-  ModelArtifact model;
-  Forest forest;
+  std::shared_ptr<LiveModel> live;
+  std::shared_ptr<const LoadedModel> serving;  // for the whole batch
+  std::string refused_version;                 // a version with other features, refused
   std::unique_ptr<StreamState> state;
   MessageParser parser;
   std::unique_ptr<KafkaClient> consumer;
@@ -85,8 +86,37 @@ struct StreamWorker::Impl {
   int64_t progress_at = 0;          // when the progress line was last drawn
   int64_t progress_consumed = 0;
 
-  Impl(const StreamOptions& o, const ModelArtifact& m, Forest f)
-      : options(o), model(m), forest(std::move(f)) {}
+  Impl(const StreamOptions& o, std::shared_ptr<LiveModel> m)
+      : options(o), live(std::move(m)), serving(live->Current()) {}
+
+  const ModelArtifact& model() const { return serving->artifact; }
+
+  // Between batches: the version the registry points at now, if it computes the features the
+  // window state was built for.
+  void FollowRegistry() {
+    const absl::StatusOr<bool> moved = live->MaybeRefresh();
+    if (!moved.ok()) {
+      std::fprintf(stderr, "fraudstream stream: warning: %s; still scoring with %s version %s\n",
+                   std::string(moved.status().message()).c_str(), serving->name.c_str(),
+                   serving->version.c_str());
+    }
+    std::shared_ptr<const LoadedModel> next = live->Current();
+    if (next == serving || next->version == refused_version) return;
+    const FeatureSpec& now = serving->artifact.features;
+    const FeatureSpec& then = next->artifact.features;
+    if (now.name != then.name || now.version != then.version || now.names != then.names) {
+      std::fprintf(stderr,
+                   "fraudstream stream: warning: %s version %s computes the features %s, this "
+                   "stream %s: not used (restart the workers to score with it)\n",
+                   next->name.c_str(), next->version.c_str(), then.name.c_str(), now.name.c_str());
+      refused_version = next->version;
+      return;
+    }
+    std::fprintf(stderr, "fraudstream stream: %s version %s -> %s\n", next->name.c_str(),
+                 serving->version.c_str(), next->version.c_str());
+    serving = std::move(next);
+    ++stats.model_swaps;
+  }
 
   static void OnDelivery(const rd_kafka_message_t* message, void* context) {
     auto* self = static_cast<Impl*>(context);
@@ -203,7 +233,7 @@ struct StreamWorker::Impl {
                                       rd_kafka_init_transactions(producer->get(), 30'000)));
     }
     ASSIGN_OR_RETURN(state,
-                     StreamState::Create({.spec = model.features,
+                     StreamState::Create({.spec = model().features,
                                           .topic = options.input_topic,
                                           .reader_settings = reader_settings,
                                           .allow_offset_reset = options.allow_offset_reset}));
@@ -299,7 +329,7 @@ struct StreamWorker::Impl {
 
   absl::Status ProcessBatch(const std::vector<Held>& items) {
     auto batch = std::make_unique<PendingBatch>();
-    const size_t cols = model.features.names.size();
+    const size_t cols = model().features.names.size();
     std::vector<Transaction> txs;
     std::vector<const rd_kafka_message_t*> sources;
     txs.reserve(items.size());
@@ -326,7 +356,7 @@ struct StreamWorker::Impl {
       state->Process(txs[i], sources[i]->partition, sources[i]->offset, rows.data() + i * cols);
     }
     std::vector<float> scores(txs.size());
-    forest.PredictBatch(rows.data(), txs.size(), cols, scores.data());
+    serving->forest.PredictBatch(rows.data(), txs.size(), cols, scores.data());
 
     // Message timestamps are wall-clock milliseconds (CreateTime or LogAppendTime).
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -349,8 +379,8 @@ struct StreamWorker::Impl {
           R"("is_fraud": {}, "threshold": {:.9g}, "model": "{}", "model_version": "{}", )"
           R"("event_time": "{}", "processing_latency_ms": {}, "partition": {}, "offset": {}}})",
           tx.transaction_id.value(), tx.customer_id.value(), tx.terminal_id.value(), scores[i],
-          scores[i] >= model.threshold ? "true" : "false", model.threshold, options.model_name,
-          options.model_version, std::string_view(time, kDateTimeLength), latency_ms, m.partition,
+          scores[i] >= model().threshold ? "true" : "false", model().threshold, serving->name,
+          serving->version, std::string_view(time, kDateTimeLength), latency_ms, m.partition,
           m.offset);
       const fmt::format_int key(tx.customer_id.value());  // no allocation per message
       ++batch->outstanding;
@@ -470,7 +500,7 @@ struct StreamWorker::Impl {
   // terminal windows hold every transaction they need. Pauses partitions far ahead.
   std::vector<Held> Select() {
     std::vector<Held> out;
-    const int64_t delay = int64_t{model.features.terminal_delay_days} * 86'400;
+    const int64_t delay = int64_t{model().features.terminal_delay_days} * 86'400;
     std::map<int32_t, int64_t> reached;  // newest time per partition, this batch included
     for (const int32_t p : state->Owned()) {
       reached[p] = state->TerminalTime(p);
@@ -480,8 +510,8 @@ struct StreamWorker::Impl {
     // fetched beyond is dropped uncommitted at the end, for the next owner.
     size_t limit = options.max_batch;
     if (options.max_messages > 0) {
-      limit = std::min<size_t>(limit, static_cast<size_t>(std::max<int64_t>(
-                                          0, options.max_messages - stats.consumed)));
+      limit = std::min<size_t>(
+          limit, static_cast<size_t>(std::max<int64_t>(0, options.max_messages - stats.consumed)));
     }
     while (out.size() < limit) {
       int32_t best = -1;
@@ -637,6 +667,7 @@ struct StreamWorker::Impl {
       const std::vector<Held> selected = Select();
       if (fetched > 0) last_activity = clock.NowNanos();
       if (!selected.empty()) {
+        FollowRegistry();
         if (absl::Status s = ProcessBatch(selected); !s.ok() && result.ok()) result = s;
       } else if (options.idle_exit_seconds > 0 &&
                  (clock.NowNanos() - last_activity) * 1e-9 >= options.idle_exit_seconds) {
@@ -667,6 +698,7 @@ struct StreamWorker::Impl {
     stats.seconds = (clock.NowNanos() - start) * 1e-9;
     stats.rebuilt = state->stats().rebuilt;
     stats.fed = state->stats().fed;
+    stats.model_version = serving->version;
     stats.latency_p50_ms = Percentile(latencies_ms, 0.50);
     stats.latency_p99_ms = Percentile(latencies_ms, 0.99);
     return result;
@@ -676,22 +708,22 @@ struct StreamWorker::Impl {
 StreamWorker::StreamWorker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StreamWorker::~StreamWorker() = default;
 
-absl::StatusOr<std::unique_ptr<StreamWorker>> StreamWorker::Create(const StreamOptions& options,
-                                                                   const ModelArtifact& model) {
+absl::StatusOr<std::unique_ptr<StreamWorker>> StreamWorker::Create(
+    const StreamOptions& options, std::shared_ptr<LiveModel> model) {
   if (options.brokers.empty()) return absl::InvalidArgumentError("no Kafka brokers given");
   if (options.exactly_once && options.transactional_id.empty()) {
     return absl::InvalidArgumentError("--exactly-once needs a transactional id");
   }
-  ASSIGN_OR_RETURN(Forest forest, Forest::LoadFile(model.booster_path()));
-  if (forest.num_features() != model.features.names.size()) {
-    return absl::FailedPreconditionError(
-        fmt::format("{}: the booster has {} features, the feature spec {}", model.booster_path(),
-                    forest.num_features(), model.features.names.size()));
-  }
-  auto impl = std::make_unique<Impl>(options, model, std::move(forest));
+  auto impl = std::make_unique<Impl>(options, std::move(model));
   RETURN_IF_ERROR(impl->WarmUp());
   RETURN_IF_ERROR(impl->Connect());
   return std::unique_ptr<StreamWorker>(new StreamWorker(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<StreamWorker>> StreamWorker::Create(const StreamOptions& options,
+                                                                   const ModelArtifact& model) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LiveModel> live, LiveModel::FromDirectory(model.dir));
+  return Create(options, std::move(live));
 }
 
 absl::Status StreamWorker::Run(const std::atomic<bool>& stop) { return impl_->Run(stop); }

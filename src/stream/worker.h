@@ -5,17 +5,22 @@
 // forest evaluator and produces predictions; malformed messages go to the DLQ with their
 // reason. Any number of workers in one group split the partitions.
 //
-// Delivery: at-least-once by default. A message's offset is stored for commit only after the broker has
-// acknowledged everything produced for it and for every earlier message of the batch
-// (batches are acknowledged in order), so a worker killed at any moment loses nothing; after
-// a crash the uncommitted messages are scored again (duplicates carry the same
-// transaction_id). An offset reset ("offset out of range") is data loss: it is counted, logged
-// and makes Run() fail unless allow_offset_reset. exactly_once: a transactional producer; each
-// micro-batch's predictions, DLQ records and input offsets commit in one transaction, so a
-// read_committed reader sees every prediction once. The feature state follows the partitions
-// (stream/stream_state.h).
+// Delivery: at-least-once by default. A message's offset is stored for commit only after the broker
+// has acknowledged everything produced for it and for every earlier message of the batch (batches
+// are acknowledged in order), so a worker killed at any moment loses nothing; after a crash the
+// uncommitted messages are scored again (duplicates carry the same transaction_id). An offset reset
+// ("offset out of range") is data loss: it is counted, logged and makes Run() fail unless
+// allow_offset_reset. exactly_once: a transactional producer; each micro-batch's predictions, DLQ
+// records and input offsets commit in one transaction, so a read_committed reader sees every
+// prediction once. The feature state follows the partitions (stream/stream_state.h).
 //
-//   ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, model));
+// The model is a registry::LiveModel: when the registry alias it follows moves, the new
+// version scores from the next micro-batch on, without stopping consumption, if it computes
+// the same features (the window state is built for one feature spec; another is refused with
+// a warning, once per version). Each prediction carries the name and version that scored it.
+//
+//   ASSIGN_OR_RETURN(auto live, LiveModel::FromRegistry(std::move(store), "fraud@Production"));
+//   ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, std::move(live)));
 //   std::atomic<bool> stop = false;      // set from a signal handler
 //   RETURN_IF_ERROR(worker->Run(stop));  // returns after draining: flush, store, commit
 //
@@ -29,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/artifact.h"
+#include "registry/live_model.h"
 #include "stream/kafka.h"
 
 namespace fraud {
@@ -48,13 +54,11 @@ struct StreamOptions {
   bool exactly_once = false;
   std::string transactional_id;  // required with exactly_once; stable per worker fences the
                                  // previous incarnation's open transaction at start
-  std::string warm_up;       // a file or directory of history replayed into the state first
-  int64_t max_messages = 0;  // stop after this many messages (0: until stopped)
+  std::string warm_up;           // a file or directory of history replayed into the state first
+  int64_t max_messages = 0;      // stop after this many messages (0: until stopped)
   double idle_exit_seconds = 0;  // stop after this long without a message or an
                                  // assignment (0: never)
-  std::string model_name;        // carried in every prediction
-  std::string model_version;
-  bool progress = false;  // a progress line on stderr
+  bool progress = false;         // a progress line on stderr
 };
 
 struct StreamStats {
@@ -63,11 +67,13 @@ struct StreamStats {
   int64_t dead_lettered = 0;
   int64_t offset_resets = 0;
   int64_t batches = 0;
-  int64_t warmed_up = 0;  // transactions replayed from --warm-up
+  int64_t warmed_up = 0;             // transactions replayed from --warm-up
   int64_t transactions = 0;          // committed (--exactly-once)
   int64_t aborted_transactions = 0;  // aborted and scored again
-  int64_t rebuilt = 0;  // messages read again to rebuild customers on assignment
-  int64_t fed = 0;      // other workers' messages read for the terminal windows
+  int64_t rebuilt = 0;               // messages read again to rebuild customers on assignment
+  int64_t fed = 0;                   // other workers' messages read for the terminal windows
+  int64_t model_swaps = 0;           // new versions swapped in while running
+  std::string model_version;         // the version serving at the end
   double seconds = 0;
   double latency_p50_ms = 0;  // message timestamp -> prediction produced
   double latency_p99_ms = 0;
@@ -75,6 +81,9 @@ struct StreamStats {
 
 class StreamWorker {
  public:
+  static absl::StatusOr<std::unique_ptr<StreamWorker>> Create(const StreamOptions& options,
+                                                              std::shared_ptr<LiveModel> model);
+  // A fixed model directory (LiveModel::FromDirectory).
   static absl::StatusOr<std::unique_ptr<StreamWorker>> Create(const StreamOptions& options,
                                                               const ModelArtifact& model);
   ~StreamWorker();
