@@ -8,6 +8,11 @@
         the worker reconnects and rejoins its group. At the end every input
         transaction has a prediction, the group has committed everything, no offset reset.
         kcat reads the predictions too.
+    real_kafka_test.py FRAUDSTREAM rebalance
+        On $FRAUDSTREAM_TEST_KAFKA: one worker while replay runs; a second joins, the first
+        leaves (SIGTERM), a third joins. Every transaction has a prediction and every
+        prediction, duplicates included, has the score `fraudstream predict` gives (the window
+        state moved with the partitions); the workers that took partitions over rebuilt them.
     real_kafka_test.py FRAUDSTREAM crash [--mode at-least-once|exactly-once]
         On $FRAUDSTREAM_TEST_KAFKA (fresh topics and group): three workers in one group while
         replay runs at a steady rate; one of them is SIGKILLed at random moments and started
@@ -430,11 +435,77 @@ def scenario_crash(args, tmp):
             delete_topics(brokers, list(topics.values()))
 
 
+def scenario_rebalance(args, tmp):
+    """One worker, a second joins, the first leaves (SIGTERM), a third joins: no transaction
+    lost, and every prediction (duplicates included) has `fraudstream predict`'s score, so the
+    windows stayed continuous while the partitions moved."""
+    brokers = os.environ.get("FRAUDSTREAM_TEST_KAFKA", "")
+    if not check(bool(brokers), "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real "
+                                "Apache Kafka broker (HOST:PORT); `make test` starts one"):
+        return
+    suffix = f"rebalance-{os.getpid()}-{time.time_ns() // 1000000}"
+    topics = {"input": f"transactions-input-{suffix}", "predictions": f"fraud-predictions-{suffix}",
+              "dlq": f"transactions-dlq-{suffix}"}
+    group = f"fraud-detection-group-{suffix}"
+    create_topics(brokers, {topics["input"]: 3, topics["predictions"]: 3, topics["dlq"]: 1})
+    workers = []
+    try:
+        data, model, expected = make_model(args.fraudstream, tmp, customers=100)
+
+        def start(name):
+            worker = Worker(args.fraudstream, tmp, name, brokers, model, topics, group,
+                            ["--max-batch", "200"])
+            workers.append(worker)
+            log(f"{name} joins")
+            return worker
+
+        first = start("first")
+        time.sleep(3)
+        replay = start_replay(args.fraudstream, tmp, data, brokers, topics["input"], 300)
+        time.sleep(4)
+        start("second")
+        time.sleep(5)
+        rc, summary = first.stop()
+        log(f"first leaves (SIGTERM): exit {rc}, {summary and summary['predicted']} predicted")
+        check(rc == 0, f"the first worker exited {rc}: {first.stderr()[-2000:]}")
+        time.sleep(2)
+        start("third")
+        replay_summary(tmp, replay, len(expected))
+
+        scores = {}
+        ids = read_predictions(brokers, topics["predictions"], expected, 120, False, scores)
+        duplicates = check_predictions(ids, expected, "after two joins and a leave")
+        reference = batch_scores(args.fraudstream, tmp, model, data)
+        differ = sorted(t for t, score in scores.items()
+                        if t in reference and abs(score - reference[t]) > 1e-6)
+        check(not differ, f"{len(differ)} of {len(scores)} scores differ from `fraudstream "
+                          f"predict` (e.g. " + ", ".join(
+                              f"{t}: {scores[t]} vs {reference[t]}" for t in differ[:3]) + ")")
+        log(f"{len(ids)} predictions, {len(set(ids))} transactions, {duplicates} duplicates, "
+            f"{len(scores) - len(differ)} of {len(scores)} scores as `fraudstream predict`")
+        rebuilt = 0
+        for worker in workers[1:]:
+            rc, summary = worker.stop()
+            check(rc == 0, f"worker {worker.name} exited {rc}: {worker.stderr()[-2000:]}")
+            check(summary is not None and summary["offset_resets"] == 0,
+                  f"worker {worker.name} summary: {summary}")
+            rebuilt += summary["rebuilt"] if summary else 0
+        check(rebuilt > 0, "no worker rebuilt the customers of a partition it took over")
+        lag = committed_lag(brokers, group, topics["input"])
+        check(lag == 0, f"the group's committed offsets are {lag} messages behind the input")
+    finally:
+        for worker in workers:
+            if worker.proc.poll() is None:
+                worker.kill()
+        if os.environ.get("FRAUDSTREAM_TEST_KEEP") != "1":
+            delete_topics(brokers, list(topics.values()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("fraudstream")
-    parser.add_argument("scenario", choices=["restart", "crash"])
+    parser.add_argument("scenario", choices=["restart", "crash", "rebalance"])
     parser.add_argument("--mode", choices=["at-least-once", "exactly-once"],
                         default="at-least-once")
     args = parser.parse_args()
@@ -443,7 +514,8 @@ def main():
     keep = os.environ.get("FRAUDSTREAM_TEST_KEEP") == "1"
     tmp = tempfile.mkdtemp(prefix="fraudstream_kafka_")
     try:
-        {"restart": scenario_restart, "crash": scenario_crash}[args.scenario](args, tmp)
+        {"restart": scenario_restart, "crash": scenario_crash,
+         "rebalance": scenario_rebalance}[args.scenario](args, tmp)
     except Exception as e:  # a broken step is a failure with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:

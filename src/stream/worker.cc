@@ -688,8 +688,20 @@ struct StreamWorker::Impl {
     const rd_kafka_resp_err_t committed = options.exactly_once
                                               ? RD_KAFKA_RESP_ERR__NO_OFFSET
                                               : rd_kafka_commit(consumer->get(), nullptr, 0);
-    if (committed != RD_KAFKA_RESP_ERR_NO_ERROR && committed != RD_KAFKA_RESP_ERR__NO_OFFSET &&
-        result.ok()) {
+    // The group moved on meanwhile (a worker joined or left): these partitions have a new
+    // owner, which scores again what was scored here since the last commit. At-least-once as
+    // designed, so a warning, not a failed shutdown.
+    const bool rebalanced = committed == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+                            committed == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+                            committed == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+    if (rebalanced) {
+      std::fprintf(stderr,
+                   "fraudstream stream: warning: the last commit failed (%s): a rebalance was "
+                   "in progress; the next owner of these partitions scores again what was "
+                   "scored since the previous commit\n",
+                   rd_kafka_err2str(committed));
+    } else if (committed != RD_KAFKA_RESP_ERR_NO_ERROR &&
+               committed != RD_KAFKA_RESP_ERR__NO_OFFSET && result.ok()) {
       result = absl::UnavailableError(
           fmt::format("commit of the input offsets failed: {}", rd_kafka_err2str(committed)));
     }
