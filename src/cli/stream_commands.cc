@@ -230,6 +230,8 @@ absl::Status RunStream(StreamFlags flags) {
                                             {"transactions", s.transactions},
                                             {"aborted_transactions", s.aborted_transactions},
                                             {"rebuilt", s.rebuilt},
+                                            {"restored", s.restored},
+                                            {"checkpoints", s.checkpoints},
                                             {"fed", s.fed},
                                             {"model_version", s.model_version},
                                             {"model_swaps", s.model_swaps},
@@ -323,6 +325,13 @@ void AddStreamCommand(CLI::App& app, Action* action) {
   cmd->add_option("--warm-up", o.warm_up,
                   "history (a file or a directory of files) replayed into the feature state "
                   "before consuming");
+  cmd->add_option("--checkpoint-dir", o.checkpoint_dir,
+                  "snapshots of the customer windows per partition, written on hand-over, "
+                  "periodically and at shutdown; a worker taking a partition over reads only the "
+                  "messages after the snapshot (a directory all workers share)");
+  cmd->add_option("--checkpoint-interval", o.checkpoint_interval_seconds,
+                  "seconds between periodic snapshots")
+      ->capture_default_str();
   cmd->add_flag("--exactly-once", o.exactly_once,
                 "transactional producer: predictions, DLQ records and input offsets commit "
                 "together per micro-batch; read_committed readers see each prediction once");

@@ -398,6 +398,9 @@ size_t CustomerState::num_keys() const { return store_.NumKeys(); }
 size_t CustomerState::num_events() const { return store_.NumEvents(); }
 size_t CustomerState::EventCount(CustomerId id) const { return store_.EventCount(id); }
 int64_t CustomerState::OldestTime(CustomerId id) const { return store_.OldestTime(id); }
+void CustomerState::ForEachKey(const std::function<void(CustomerId)>& f) const {
+  store_.ForEach([&f](CustomerId id, const History&) { f(id); });
+}
 
 CustomerState CustomerState::ExtractIf(const std::function<bool(CustomerId)>& keep) {
   // A copy of the configuration only: the events stay out of the copy.

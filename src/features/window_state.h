@@ -320,6 +320,8 @@ class CustomerState {
   size_t EventCount(CustomerId id) const;
   // Event time of the key's oldest retained event, or kAbsent.
   int64_t OldestTime(CustomerId id) const;
+  // f(id) for every key, in no particular order.
+  void ForEachKey(const std::function<void(CustomerId)>& f) const;
 
  private:
   using History = features_internal::CustomerHistory;

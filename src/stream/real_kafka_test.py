@@ -10,17 +10,19 @@
         kcat reads the predictions too.
     real_kafka_test.py FRAUDSTREAM rebalance
         On $FRAUDSTREAM_TEST_KAFKA: one worker while replay runs; a second joins, the first
-        leaves (SIGTERM), a third joins. Every transaction has a prediction and every
-        prediction, duplicates included, has the score `fraudstream predict` gives (the window
-        state moved with the partitions); the workers that took partitions over rebuilt them.
+        leaves (SIGTERM), a third joins, all with --checkpoint-dir. Every transaction has a
+        prediction and every prediction, duplicates included, has the score `fraudstream
+        predict` gives (the window state moved with the partitions); the workers that took
+        partitions over started from snapshots.
     real_kafka_test.py FRAUDSTREAM crash [--mode at-least-once|exactly-once]
         On $FRAUDSTREAM_TEST_KAFKA (fresh topics and group): three workers in one group while
         replay runs at a steady rate; one of them is SIGKILLed at random moments and started
         again. At the end every input transaction has a prediction and no offset was reset.
         at-least-once: the duplicates are counted and must stay within what the killed workers
         had in flight; exactly-once (`stream --exactly-once`, a transactional id per worker
-        slot, so a restarted worker fences its predecessor): a read_committed reader sees every
-        prediction exactly once, each with the score `fraudstream predict` gives.
+        slot, so a restarted worker fences its predecessor; snapshots in --checkpoint-dir): a
+        read_committed reader sees every prediction exactly once, each with the score
+        `fraudstream predict` gives.
 
 The independent client is Debian's python3-confluent-kafka (librdkafka underneath, but none of
 our code). Exits 0 when every check passed; prints each failure. FRAUDSTREAM_TEST_SEED fixes
@@ -363,6 +365,9 @@ def scenario_crash(args, tmp):
             extra = ["--max-batch", str(max_batch)]
             if exactly_once:  # a stable id per slot: the restarted worker fences its predecessor
                 extra += ["--exactly-once", "--transactional-id", f"{group}-{slot}"]
+                # Snapshots every 2 s, on hand-over and at exit: the new owners start from them.
+                extra += ["--checkpoint-dir", os.path.join(tmp, "state"),
+                          "--checkpoint-interval", "2"]
             return Worker(args.fraudstream, tmp, f"worker{slot}.{incarnation}", brokers, model,
                           topics, group, extra)
 
@@ -454,7 +459,8 @@ def scenario_rebalance(args, tmp):
 
         def start(name):
             worker = Worker(args.fraudstream, tmp, name, brokers, model, topics, group,
-                            ["--max-batch", "200"])
+                            ["--max-batch", "200", "--checkpoint-dir",
+                             os.path.join(tmp, "state"), "--checkpoint-interval", "2"])
             workers.append(worker)
             log(f"{name} joins")
             return worker
@@ -483,14 +489,15 @@ def scenario_rebalance(args, tmp):
                               f"{t}: {scores[t]} vs {reference[t]}" for t in differ[:3]) + ")")
         log(f"{len(ids)} predictions, {len(set(ids))} transactions, {duplicates} duplicates, "
             f"{len(scores) - len(differ)} of {len(scores)} scores as `fraudstream predict`")
-        rebuilt = 0
+        restored = 0
         for worker in workers[1:]:
             rc, summary = worker.stop()
             check(rc == 0, f"worker {worker.name} exited {rc}: {worker.stderr()[-2000:]}")
             check(summary is not None and summary["offset_resets"] == 0,
                   f"worker {worker.name} summary: {summary}")
-            rebuilt += summary["rebuilt"] if summary else 0
-        check(rebuilt > 0, "no worker rebuilt the customers of a partition it took over")
+            restored += summary["restored"] if summary else 0
+        check(restored > 0, "no worker restored customers from the snapshot of a partition it "
+                            "took over")
         lag = committed_lag(brokers, group, topics["input"])
         check(lag == 0, f"the group's committed offsets are {lag} messages behind the input")
     finally:

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <set>
 
+#include "core/file.h"
 #include "core/status.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 
 namespace fraud {
 namespace {
@@ -67,9 +70,7 @@ Fault MessageParser::Parse(std::string_view payload, Transaction* tx) {
   return last_->Parse(payload, tx);
 }
 
-std::string MessageParser::Describe() const {
-  return empty_ ? "empty message" : last_->Describe();
-}
+std::string MessageParser::Describe() const { return empty_ ? "empty message" : last_->Describe(); }
 
 struct StreamState::Reader {
   explicit Reader(KafkaClient c) : consumer(std::move(c)) {}
@@ -85,8 +86,7 @@ struct StreamState::Reader {
   }
 };
 
-StreamState::StreamState(StreamStateOptions options, std::unique_ptr<Reader> reader,
-                         int partitions)
+StreamState::StreamState(StreamStateOptions options, std::unique_ptr<Reader> reader, int partitions)
     : options_(std::move(options)),
       reader_(std::move(reader)),
       customers_(options_.spec, StateOptions{.allowed_lateness_seconds = kLatenessSeconds}),
@@ -95,7 +95,9 @@ StreamState::StreamState(StreamStateOptions options, std::unique_ptr<Reader> rea
       terminal_next_(partitions, 0),
       terminal_time_(partitions, kNever),
       feed_at_end_(partitions, false),
-      feed_paused_(partitions, false) {}
+      feed_paused_(partitions, false),
+      customer_next_(partitions, 0),
+      checkpointed_(partitions, -1) {}
 
 StreamState::~StreamState() = default;
 
@@ -110,16 +112,19 @@ absl::StatusOr<std::unique_ptr<StreamState>> StreamState::Create(StreamStateOpti
   auto reader = std::make_unique<Reader>(std::move(consumer));
   std::unique_ptr<StreamState> state(
       new StreamState(std::move(options), std::move(reader), partitions));
+  std::vector<int64_t> lows;
   for (int p = 0; p < partitions; ++p) {
     int64_t low = 0, high = 0;
     const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
         state->reader_->get(), state->options_.topic.c_str(), p, &low, &high, 10'000);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return absl::UnavailableError(fmt::format("offsets of {} [{}]: {}", state->options_.topic,
-                                                p, rd_kafka_err2str(err)));
+      return absl::UnavailableError(
+          fmt::format("offsets of {} [{}]: {}", state->options_.topic, p, rd_kafka_err2str(err)));
     }
     state->terminal_next_[p] = low;
+    lows.push_back(low);
   }
+  RETURN_IF_ERROR(state->LoadTerminalCheckpoint(lows));
   RETURN_IF_ERROR(state->RestartFeed());
   return state;
 }
@@ -128,7 +133,7 @@ void StreamState::WarmUp(const std::vector<Transaction>& history) {
   for (const Transaction& tx : history) {
     customers_.Update(tx);
     warm_customers_.Update(tx);
-    terminals_.Update(tx);
+    if (!terminals_restored_) terminals_.Update(tx);
   }
 }
 
@@ -174,7 +179,8 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
     if (p < 0 || static_cast<size_t>(p) >= terminal_next_.size()) {
       return absl::OutOfRangeError(fmt::format(
           "{} has {} partitions; partition {} was assigned (partitions added while running: "
-          "restart the workers)", options_.topic, terminal_next_.size(), p));
+          "restart the workers)",
+          options_.topic, terminal_next_.size(), p));
     }
     partitions.insert(p);
     owned_[p] = true;
@@ -185,7 +191,11 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
     if (partitions.contains(p)) keys[customer] = true;
   }
 
-  // Read each partition from its oldest message up to its next offset.
+  // Each partition from its newest usable snapshot, or else its oldest message, up to its
+  // next offset.
+  CustomerState rebuilt(options_.spec, StateOptions{.allowed_lateness_seconds = kLatenessSeconds});
+  absl::flat_hash_map<int64_t, bool> snapshot_keys;  // their --warm-up history is in already
+  std::map<int32_t, int64_t> customer_from;          // first offset the customers lack
   std::map<int32_t, int64_t> remaining;
   PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (const auto& [p, next] : next_offsets) {
@@ -196,12 +206,38 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
       return absl::UnavailableError(
           fmt::format("offsets of {} [{}]: {}", options_.topic, p, rd_kafka_err2str(err)));
     }
-    if (low >= next) continue;
+    customer_next_[p] = next;
+    int64_t start = low;
+    auto snapshot = ReadCheckpoint(p, next);
+    if (!snapshot.ok()) {
+      std::fprintf(stderr, "fraudstream stream: warning: %s; rebuilding from the topic\n",
+                   std::string(snapshot.status().message()).c_str());
+    } else if (snapshot->has_value()) {
+      const auto& [offset, customers] = **snapshot;
+      if (offset < low) {
+        std::fprintf(stderr,
+                     "fraudstream stream: warning: %s [%d]: the snapshot is at offset %lld, "
+                     "the oldest message at %lld: the windows lack the messages between\n",
+                     options_.topic.c_str(), p, static_cast<long long>(offset),
+                     static_cast<long long>(low));
+      }
+      start = std::max(offset, low);
+      customers.ForEachKey([&](CustomerId c) {
+        partition_of_[c.value()] = p;
+        keys[c.value()] = true;
+        snapshot_keys[c.value()] = true;
+      });
+      stats_.restored += static_cast<int64_t>(customers.num_keys());
+      rebuilt.Merge(customers);
+    }
+    customer_from[p] = start;
+    // The terminal windows may lack messages before the snapshot too (those the feed had not
+    // read yet): they are read as well, for the terminals only.
+    start = std::min(start, std::max(terminal_next_[p], low));
+    if (start >= next) continue;
     remaining[p] = next;
-    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset = low;
+    rd_kafka_topic_partition_list_add(list.get(), options_.topic.c_str(), p)->offset = start;
   }
-  CustomerState rebuilt(options_.spec,
-                        StateOptions{.allowed_lateness_seconds = kLatenessSeconds});
   if (!remaining.empty()) {
     RETURN_IF_ERROR(AssignReader(list.get(), "rebuild"));
     auto last_message = std::chrono::steady_clock::now();
@@ -211,9 +247,9 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
       const auto now = std::chrono::steady_clock::now();
       if (m == nullptr) {
         if (now - last_message > kReadTimeout) {
-          return absl::UnavailableError(fmt::format(
-              "rebuilding the customers of {}: no message for {} s", options_.topic,
-              std::chrono::duration_cast<std::chrono::seconds>(kReadTimeout).count()));
+          return absl::UnavailableError(
+              fmt::format("rebuilding the customers of {}: no message for {} s", options_.topic,
+                          std::chrono::duration_cast<std::chrono::seconds>(kReadTimeout).count()));
         }
         continue;
       }
@@ -228,9 +264,9 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
           m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE) {
         // Retention removed messages while they were read: the windows lack them.
         if (!options_.allow_offset_reset) {
-          return absl::DataLossError(fmt::format(
-              "rebuilding the customers of {} [{}]: {} (--allow-offset-reset to go on)",
-              options_.topic, m->partition, rd_kafka_message_errstr(m.get())));
+          return absl::DataLossError(
+              fmt::format("rebuilding the customers of {} [{}]: {} (--allow-offset-reset to go on)",
+                          options_.topic, m->partition, rd_kafka_message_errstr(m.get())));
         }
         std::fprintf(stderr, "fraudstream stream: error: rebuilding %s [%d]: %s (data loss)\n",
                      options_.topic.c_str(), m->partition, rd_kafka_message_errstr(m.get()));
@@ -239,11 +275,13 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
       }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
       if (m->offset < it->second && reader_->Decode(*m, &tx)) {
-        rebuilt.Update(tx);
         FeedTerminal(tx, m->partition, m->offset);
-        partition_of_[tx.customer_id.value()] = m->partition;
-        keys[tx.customer_id.value()] = true;
-        ++stats_.rebuilt;
+        if (m->offset >= customer_from[m->partition]) {
+          rebuilt.Update(tx);
+          partition_of_[tx.customer_id.value()] = m->partition;
+          keys[tx.customer_id.value()] = true;
+          ++stats_.rebuilt;
+        }
       }
       if (m->offset + 1 >= it->second) remaining.erase(it);
     }
@@ -252,8 +290,9 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
   if (warm_customers_.num_keys() > 0 && !keys.empty()) {
     ASSIGN_OR_RETURN(CustomerState warm,
                      CustomerState::Deserialize(warm_customers_.Serialize([&](CustomerId c) {
-                       return keys.contains(c.value());
-                     }), options_.spec));
+                       return keys.contains(c.value()) && !snapshot_keys.contains(c.value());
+                     }),
+                                                options_.spec));
     rebuilt.Merge(warm);
   }
   customers_.Merge(rebuilt);
@@ -263,7 +302,14 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
 absl::Status StreamState::Revoke(const std::vector<int32_t>& partitions) {
   std::set<int32_t> revoked;
   for (int32_t p : partitions) {
-    if (owned_.erase(p) > 0) revoked.insert(p);
+    if (!owned_.contains(p)) continue;
+    // Handed over with the offset it is complete up to (committed just before, by the
+    // worker); the next owner reads only what follows. A failure costs it a longer rebuild.
+    if (absl::Status s = WriteCheckpoint(p); !s.ok()) {
+      std::fprintf(stderr, "fraudstream stream: warning: %s\n", std::string(s.message()).c_str());
+    }
+    owned_.erase(p);
+    revoked.insert(p);
   }
   if (revoked.empty()) return absl::OkStatus();
   customers_.ExtractIf([&](CustomerId c) {
@@ -271,6 +317,183 @@ absl::Status StreamState::Revoke(const std::vector<int32_t>& partitions) {
     return it != partition_of_.end() && revoked.contains(it->second);
   });
   return RestartFeed();
+}
+
+std::string StreamState::CheckpointDir(int32_t partition) const {
+  return fmt::format("{}/{}/{}", options_.checkpoint_dir, options_.topic, partition);
+}
+
+absl::Status StreamState::Checkpoint() {
+  for (const auto& [p, owned] : owned_) RETURN_IF_ERROR(WriteCheckpoint(p));
+  return WriteTerminalCheckpoint();
+}
+
+namespace {
+
+// Writes DIR/NAME.state (NAME zero-padded, so names sort as numbers) and keeps the three
+// newest snapshots of DIR.
+absl::Status WriteSnapshot(const std::string& dir, int64_t name, const std::string& contents) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return absl::UnavailableError(fmt::format("checkpoint {}: {}", dir, error.message()));
+  RETURN_IF_ERROR(WriteFile(fmt::format("{}/{:020}.state", dir, name), contents));
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.path().extension() == ".state") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (size_t i = 0; i + 3 < files.size(); ++i) std::filesystem::remove(files[i], error);
+  return absl::OkStatus();
+}
+
+// The snapshots of DIR as (name, path), names at most `limit`.
+std::vector<std::pair<int64_t, std::filesystem::path>> Snapshots(const std::string& dir,
+                                                                 int64_t limit) {
+  std::vector<std::pair<int64_t, std::filesystem::path>> files;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (entry.path().extension() != ".state") continue;
+    char* end = nullptr;
+    const std::string stem = entry.path().stem().string();
+    const long long name = std::strtoll(stem.c_str(), &end, 10);
+    if (end != nullptr && *end == '\0' && name <= limit) files.emplace_back(name, entry.path());
+  }
+  return files;
+}
+
+// The JSON header line of a snapshot and where its blob starts; kDataLoss when it is not one of
+// `format`, kFailedPrecondition when it was written for other features.
+absl::StatusOr<std::pair<nlohmann::json, size_t>> SnapshotHeader(const std::string& contents,
+                                                                 const std::string& path,
+                                                                 std::string_view format,
+                                                                 const FeatureSpec& spec) {
+  const size_t newline = contents.find('\n');
+  nlohmann::json header =
+      nlohmann::json::parse(contents.substr(0, newline), nullptr, /*allow_exceptions=*/false);
+  if (newline == std::string::npos || !header.is_object() || header.value("format", "") != format) {
+    return absl::DataLossError(fmt::format("checkpoint {}: not a snapshot", path));
+  }
+  if (header.value("features", "") != spec.name ||
+      header.value("features_version", 0) != spec.version) {
+    return absl::FailedPreconditionError(
+        fmt::format("checkpoint {}: written for the features {}, this stream computes {}", path,
+                    header.value("features", ""), spec.name));
+  }
+  return std::make_pair(std::move(header), newline + 1);
+}
+
+}  // namespace
+
+absl::Status StreamState::WriteTerminalCheckpoint() {
+  if (options_.checkpoint_dir.empty()) return absl::OkStatus();
+  int64_t total = 0;
+  for (const int64_t next : terminal_next_) total += next;
+  const nlohmann::ordered_json header = {{"format", "fraudstream-terminal-state"},
+                                         {"topic", options_.topic},
+                                         {"next", terminal_next_},
+                                         {"time", terminal_time_},
+                                         {"features", options_.spec.name},
+                                         {"features_version", options_.spec.version}};
+  RETURN_IF_ERROR(
+      WriteSnapshot(fmt::format("{}/{}/terminals", options_.checkpoint_dir, options_.topic), total,
+                    header.dump() + "\n" + terminals_.Serialize()));
+  ++stats_.checkpoints;
+  return absl::OkStatus();
+}
+
+absl::Status StreamState::LoadTerminalCheckpoint(const std::vector<int64_t>& low) {
+  if (options_.checkpoint_dir.empty()) return absl::OkStatus();
+  auto files = Snapshots(fmt::format("{}/{}/terminals", options_.checkpoint_dir, options_.topic),
+                         std::numeric_limits<int64_t>::max());
+  std::sort(files.rbegin(), files.rend());  // the most advanced first
+  for (const auto& [name, path] : files) {
+    auto contents = ReadFile(path.string());
+    absl::StatusOr<std::pair<nlohmann::json, size_t>> header =
+        contents.ok()
+            ? SnapshotHeader(*contents, path.string(), "fraudstream-terminal-state", options_.spec)
+            : absl::StatusOr<std::pair<nlohmann::json, size_t>>(contents.status());
+    std::vector<int64_t> next, time;
+    if (header.ok()) {
+      next = header->first.value("next", std::vector<int64_t>());
+      time = header->first.value("time", std::vector<int64_t>());
+      if (next.size() != low.size() || time.size() != low.size()) {
+        header = absl::FailedPreconditionError(
+            fmt::format("checkpoint {}: written for {} partitions, the topic has {}", path.string(),
+                        next.size(), low.size()));
+      }
+    }
+    absl::StatusOr<TerminalState> terminals =
+        header.ok() ? TerminalState::Deserialize(
+                          std::string_view(*contents).substr(header->second), options_.spec,
+                          StateOptions{.allowed_lateness_seconds = kLatenessSeconds})
+                    : absl::StatusOr<TerminalState>(header.status());
+    if (!terminals.ok()) {
+      std::fprintf(stderr, "fraudstream stream: warning: %s; passed over\n",
+                   std::string(terminals.status().message()).c_str());
+      continue;
+    }
+    terminals_ = *std::move(terminals);
+    for (size_t p = 0; p < low.size(); ++p) {
+      if (next[p] < low[p]) {
+        std::fprintf(stderr,
+                     "fraudstream stream: warning: %s [%zu]: the terminal snapshot is at offset "
+                     "%lld, the oldest message at %lld: the windows lack the messages between\n",
+                     options_.topic.c_str(), p, static_cast<long long>(next[p]),
+                     static_cast<long long>(low[p]));
+      }
+      terminal_next_[p] = std::max(next[p], low[p]);
+      terminal_time_[p] = time[p];
+    }
+    terminals_restored_ = true;
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+// DIR/TOPIC/PARTITION/OFFSET.state: a JSON header line, then CustomerState's binary blob.
+// The three newest snapshots of a partition are kept.
+absl::Status StreamState::WriteCheckpoint(int32_t partition) {
+  const int64_t offset = customer_next_[partition];
+  if (options_.checkpoint_dir.empty() || checkpointed_[partition] == offset) {
+    return absl::OkStatus();
+  }
+  const nlohmann::ordered_json header = {{"format", "fraudstream-customer-state"},
+                                         {"topic", options_.topic},
+                                         {"partition", partition},
+                                         {"offset", offset},
+                                         {"features", options_.spec.name},
+                                         {"features_version", options_.spec.version}};
+  RETURN_IF_ERROR(WriteSnapshot(CheckpointDir(partition), offset,
+                                header.dump() + "\n" + customers_.Serialize([&](CustomerId c) {
+                                  const auto it = partition_of_.find(c.value());
+                                  return it != partition_of_.end() && it->second == partition;
+                                })));
+  checkpointed_[partition] = offset;
+  ++stats_.checkpoints;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::pair<int64_t, CustomerState>>> StreamState::ReadCheckpoint(
+    int32_t partition, int64_t next) const {
+  if (options_.checkpoint_dir.empty()) return std::nullopt;
+  const auto files = Snapshots(CheckpointDir(partition), next);
+  if (files.empty()) return std::nullopt;
+  const auto& [offset, path] = *std::max_element(files.begin(), files.end());
+  ASSIGN_OR_RETURN(const std::string contents, ReadFile(path.string()));
+  ASSIGN_OR_RETURN(const auto header, SnapshotHeader(contents, path.string(),
+                                                     "fraudstream-customer-state", options_.spec));
+  if (header.first.value("offset", int64_t{-1}) != offset) {
+    return absl::DataLossError(fmt::format("checkpoint {}: not a snapshot", path.string()));
+  }
+  auto customers =
+      CustomerState::Deserialize(std::string_view(contents).substr(header.second), options_.spec,
+                                 StateOptions{.allowed_lateness_seconds = kLatenessSeconds});
+  if (!customers.ok()) {
+    return absl::Status(
+        customers.status().code(),
+        fmt::format("checkpoint {}: {}", path.string(), std::string(customers.status().message())));
+  }
+  return std::make_optional(std::make_pair(offset, *std::move(customers)));
 }
 
 absl::Status StreamState::CatchUp(int64_t newest_event_time) {
@@ -299,9 +522,9 @@ absl::Status StreamState::CatchUp(int64_t newest_event_time) {
     if (m == nullptr) {
       if (!waiting) return absl::OkStatus();
       if (now - last_message > kReadTimeout) {
-        return absl::UnavailableError(fmt::format(
-            "terminal feed of {}: no message for {} s", options_.topic,
-            std::chrono::duration_cast<std::chrono::seconds>(kReadTimeout).count()));
+        return absl::UnavailableError(
+            fmt::format("terminal feed of {}: no message for {} s", options_.topic,
+                        std::chrono::duration_cast<std::chrono::seconds>(kReadTimeout).count()));
       }
       continue;
     }
@@ -352,6 +575,7 @@ void StreamState::Process(const Transaction& tx, int32_t partition, int64_t offs
   ComputeTransactionFeatures(tx, row);
   customers_.Process(tx, row);
   partition_of_[tx.customer_id.value()] = partition;
+  customer_next_[partition] = offset + 1;
   if (offset >= terminal_next_[partition]) {
     terminals_.Process(tx, row);
     terminal_next_[partition] = offset + 1;

@@ -23,11 +23,21 @@
 //   RETURN_IF_ERROR(state->CatchUp(newest_event_time_of_batch));
 //   state->Process(tx, partition, offset, row);                           // per message
 //
+// Checkpoints (options.checkpoint_dir): a snapshot of a partition's customer windows with
+// the offset they are complete up to, written on revocation, by Checkpoint() (periodically)
+// and at shutdown. On assignment the newest snapshot at or below the resume offset is loaded
+// and only the messages after it are read, so the topic's retention need not cover the
+// customer windows. Checkpoint() also writes the terminal windows with the offset each
+// partition is in them up to; a worker starts from the newest of those and its feed reads on
+// from there. A snapshot beyond the resume offset (written before its offsets were
+// committed) is never used: it would count transactions that will be scored again.
+//
 // Not thread-safe: the worker's polling thread (and its rebalance callback) use it.
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,12 +73,17 @@ struct StreamStateOptions {
   // what the reader needs.
   KafkaSettings reader_settings;
   bool allow_offset_reset = false;
+  // Where the customer snapshots are: DIR/TOPIC/PARTITION/OFFSET.state; a directory every
+  // worker of the group can read (a shared volume). Empty: no checkpoints.
+  std::string checkpoint_dir;
 };
 
 struct StreamStateStats {
   int64_t rebuilt = 0;  // messages read again to rebuild customer windows
   int64_t fed = 0;      // messages of other workers' partitions in the terminal windows
   int64_t rebuilds = 0;
+  int64_t restored = 0;     // customers loaded from checkpoints
+  int64_t checkpoints = 0;  // snapshots written
 };
 
 class StreamState {
@@ -85,6 +100,10 @@ class StreamState {
   absl::Status Assign(const std::map<int32_t, int64_t>& next_offsets);
   // No longer scored here: their customers are dropped, the feed reads them.
   absl::Status Revoke(const std::vector<int32_t>& partitions);
+
+  // Writes a snapshot of each owned partition whose customers changed since its last one.
+  // Cheapest right after a commit: a snapshot is usable once its offset is committed.
+  absl::Status Checkpoint();
 
   // Terminal windows complete for transactions up to newest_event_time (see above).
   absl::Status CatchUp(int64_t newest_event_time);
@@ -105,6 +124,15 @@ class StreamState {
   // Reassigns the feed: every partition not owned, from terminal_next_.
   absl::Status RestartFeed();
   absl::Status AssignReader(const rd_kafka_topic_partition_list_t* list, std::string_view what);
+  absl::Status WriteCheckpoint(int32_t partition);
+  // The terminal windows with the offset each partition is in them up to; the newest is
+  // loaded at start (their --warm-up history is in it).
+  absl::Status WriteTerminalCheckpoint();
+  absl::Status LoadTerminalCheckpoint(const std::vector<int64_t>& low);
+  // The newest snapshot of `partition` at or below `next`, with its offset; nullopt if none.
+  absl::StatusOr<std::optional<std::pair<int64_t, CustomerState>>> ReadCheckpoint(
+      int32_t partition, int64_t next) const;
+  std::string CheckpointDir(int32_t partition) const;
   // Adds tx, message `offset` of `partition`, to the terminal windows unless it is there.
   void FeedTerminal(const Transaction& tx, int32_t partition, int64_t offset);
 
@@ -116,9 +144,12 @@ class StreamState {
   absl::flat_hash_map<int64_t, int32_t> partition_of_;  // customer -> partition seen in
   std::map<int32_t, bool> owned_;                       // partitions scored here
   std::vector<int64_t> terminal_next_;  // per partition: first offset not in terminals_
-  std::vector<int64_t> terminal_time_;      // per partition: newest event time in terminals_
+  std::vector<int64_t> terminal_time_;  // per partition: newest event time in terminals_
   std::vector<bool> feed_at_end_;       // per partition: the feed reached the log end
   std::vector<bool> feed_paused_;
+  std::vector<int64_t> customer_next_;  // per owned partition: first offset not in customers_
+  std::vector<int64_t> checkpointed_;   // per partition: offset of the last snapshot written
+  bool terminals_restored_ = false;     // from a snapshot: --warm-up is in them already
   StreamStateStats stats_;
 };
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -293,6 +294,49 @@ TEST_F(StreamStateTest, TheModelFollowsTheRegistryAliasWhileRunning) {
     }
   }
   EXPECT_EQ(wrong, 0u);
+}
+
+// With --checkpoint-dir the first worker leaves a snapshot of each partition's customers at
+// its committed offset; the next owner loads it and reads nothing of the topic again, and still
+// scores every transaction as predict does.
+TEST_F(StreamStateTest, ACheckpointReplacesTheRebuild) {
+  auto cluster = StartAndReplay();
+  const std::string brokers = cluster->bootstrap_servers();
+  ScopedTempDir checkpoints;
+  StreamOptions first = WorkerOptions(brokers);
+  first.checkpoint_dir = checkpoints.Path("state");
+  first.max_messages = static_cast<int64_t>(expected_->size()) / 3;
+  first.max_batch = 500;
+  const StreamStats before = RunWorker(first);
+  EXPECT_EQ(before.checkpoints, 4);  // at shutdown: each partition's customers, the terminals
+
+  StreamOptions second = WorkerOptions(brokers);
+  second.checkpoint_dir = first.checkpoint_dir;
+  const StreamStats after = RunWorker(second);
+  EXPECT_GT(after.restored, 0);
+  EXPECT_EQ(after.rebuilt, 0);  // every snapshot was at the committed offset
+  EXPECT_EQ(before.predicted + after.predicted, static_cast<int64_t>(expected_->size()));
+  ExpectScoredOnceAsPredict(ReadPredictions(brokers));
+}
+
+// A snapshot beyond the committed offset (written before a commit that never came) is not
+// used, and a damaged one is reported and passed over: the partition is rebuilt from the topic.
+TEST_F(StreamStateTest, UnusableCheckpointsAreNotUsed) {
+  auto cluster = StartAndReplay();
+  const std::string brokers = cluster->bootstrap_servers();
+  ScopedTempDir checkpoints;
+  const std::string dir = checkpoints.Path("state");
+  const std::string topic_dir = dir + "/" + std::string(kInputTopic);
+  std::filesystem::create_directories(topic_dir + "/0");
+  std::filesystem::create_directories(topic_dir + "/1");
+  ASSERT_TRUE(WriteFile(topic_dir + "/0/00000000000000000000.state", "not a snapshot").ok());
+  ASSERT_TRUE(WriteFile(topic_dir + "/1/00000000000999999999.state", "beyond").ok());
+  StreamOptions options = WorkerOptions(brokers);
+  options.checkpoint_dir = dir;
+  const StreamStats stats = RunWorker(options);
+  EXPECT_EQ(stats.restored, 0);
+  EXPECT_EQ(stats.predicted, static_cast<int64_t>(expected_->size()));
+  ExpectScoredOnceAsPredict(ReadPredictions(brokers));
 }
 
 TEST_F(StreamStateTest, ExactlyOnceNeedsATransactionalId) {

@@ -85,6 +85,7 @@ struct StreamWorker::Impl {
   int64_t last_activity = 0;        // last message or assignment (for idle_exit_seconds)
   int64_t progress_at = 0;          // when the progress line was last drawn
   int64_t progress_consumed = 0;
+  int64_t checkpoint_at = 0;  // when the last periodic snapshot was written
 
   Impl(const StreamOptions& o, std::shared_ptr<LiveModel> m)
       : options(o), live(std::move(m)), serving(live->Current()) {}
@@ -116,6 +117,14 @@ struct StreamWorker::Impl {
                  serving->version.c_str(), next->version.c_str());
     serving = std::move(next);
     ++stats.model_swaps;
+  }
+
+  // Snapshots of the owned partitions' customers; a failure costs the next owner a longer
+  // rebuild, so it is a warning.
+  void Checkpoint() {
+    if (absl::Status s = state->Checkpoint(); !s.ok()) {
+      std::fprintf(stderr, "fraudstream stream: warning: %s\n", std::string(s.message()).c_str());
+    }
   }
 
   static void OnDelivery(const rd_kafka_message_t* message, void* context) {
@@ -236,7 +245,8 @@ struct StreamWorker::Impl {
                      StreamState::Create({.spec = model().features,
                                           .topic = options.input_topic,
                                           .reader_settings = reader_settings,
-                                          .allow_offset_reset = options.allow_offset_reset}));
+                                          .allow_offset_reset = options.allow_offset_reset,
+                                          .checkpoint_dir = options.checkpoint_dir}));
     state->WarmUp(history);
     history.clear();
     history.shrink_to_fit();
@@ -578,6 +588,7 @@ struct StreamWorker::Impl {
   absl::Status Run(const std::atomic<bool>& stop) {
     Clock& clock = Clock::Real();
     const int64_t start = clock.NowNanos();
+    checkpoint_at = start;
     // Idle time counts from the first assignment (a group join takes seconds); without
     // one, from the start, with 30 s more.
     last_activity = start + 30'000'000'000LL;
@@ -675,6 +686,11 @@ struct StreamWorker::Impl {
       }
       producer->Poll(0);
       StoreAcknowledged();
+      if (!options.checkpoint_dir.empty() &&
+          (clock.NowNanos() - checkpoint_at) * 1e-9 >= options.checkpoint_interval_seconds) {
+        Checkpoint();
+        checkpoint_at = clock.NowNanos();
+      }
       if (!delivery_error.ok() && result.ok()) result = delivery_error;
       DrawProgress(selected.size());
     }
@@ -705,11 +721,14 @@ struct StreamWorker::Impl {
       result = absl::UnavailableError(
           fmt::format("commit of the input offsets failed: {}", rd_kafka_err2str(committed)));
     }
+    if (committed == RD_KAFKA_RESP_ERR_NO_ERROR || options.exactly_once) Checkpoint();
     rd_kafka_consumer_close(consumer->get());
     if (progress_at != 0) std::fputs("\r\033[K", stderr);
     stats.seconds = (clock.NowNanos() - start) * 1e-9;
     stats.rebuilt = state->stats().rebuilt;
     stats.fed = state->stats().fed;
+    stats.restored = state->stats().restored;
+    stats.checkpoints = state->stats().checkpoints;
     stats.model_version = serving->version;
     stats.latency_p50_ms = Percentile(latencies_ms, 0.50);
     stats.latency_p99_ms = Percentile(latencies_ms, 0.99);

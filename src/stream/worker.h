@@ -55,6 +55,10 @@ struct StreamOptions {
   std::string transactional_id;  // required with exactly_once; stable per worker fences the
                                  // previous incarnation's open transaction at start
   std::string warm_up;           // a file or directory of history replayed into the state first
+  // Snapshots of the customer windows per partition (stream/stream_state.h), written on
+  // revocation, every checkpoint_interval_seconds and at shutdown. Empty: none.
+  std::string checkpoint_dir;
+  double checkpoint_interval_seconds = 60;
   int64_t max_messages = 0;      // stop after this many messages (0: until stopped)
   double idle_exit_seconds = 0;  // stop after this long without a message or an
                                  // assignment (0: never)
@@ -72,6 +76,8 @@ struct StreamStats {
   int64_t aborted_transactions = 0;  // aborted and scored again
   int64_t rebuilt = 0;               // messages read again to rebuild customers on assignment
   int64_t fed = 0;                   // other workers' messages read for the terminal windows
+  int64_t restored = 0;              // customers loaded from checkpoints
+  int64_t checkpoints = 0;           // snapshots written
   int64_t model_swaps = 0;           // new versions swapped in while running
   std::string model_version;         // the version serving at the end
   double seconds = 0;
