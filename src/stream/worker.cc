@@ -85,6 +85,7 @@ struct StreamWorker::Impl {
   int64_t last_activity = 0;        // last message or assignment (for idle_exit_seconds)
   int64_t progress_at = 0;          // when the progress line was last drawn
   int64_t progress_consumed = 0;
+  int64_t progress_produced = 0;  // predictions and DLQ records
   int64_t checkpoint_at = 0;  // when the last periodic snapshot was written
 
   Impl(const StreamOptions& o, std::shared_ptr<LiveModel> m)
@@ -561,7 +562,8 @@ struct StreamWorker::Impl {
     return out;
   }
 
-  // consumed/s, predictions, DLQ, batch size, p99 latency of the last second, lag: on a terminal
+  // consumed/s, produced/s, predictions, DLQ, batch size, p99 latency of the last second, lag:
+  // on a terminal
   // only (InteractiveStderr), at most once a second.
   void DrawProgress(size_t batch_size) {
     FILE* out = options.progress ? InteractiveStderr() : nullptr;
@@ -574,15 +576,17 @@ struct StreamWorker::Impl {
         0.99);
     const int64_t lag = Lag();
     std::fprintf(out,
-                 "\r\033[Kstream: %.0f msg/s, %lld predicted, %lld to DLQ, batch %zu, p99 "
-                 "%.1f ms, lag %s",
+                 "\r\033[Kstream: %.0f consumed/s, %.0f produced/s, %lld predicted, %lld to DLQ, "
+                 "batch %zu, p99 %.1f ms, lag %s",
                  (stats.consumed - progress_consumed) / seconds,
+                 (stats.predicted + stats.dead_lettered - progress_produced) / seconds,
                  static_cast<long long>(stats.predicted),
                  static_cast<long long>(stats.dead_lettered), batch_size, p99,
                  lag < 0 ? "-" : std::to_string(lag).c_str());
     std::fflush(out);
     progress_at = now;
     progress_consumed = stats.consumed;
+    progress_produced = stats.predicted + stats.dead_lettered;
   }
 
   absl::Status Run(const std::atomic<bool>& stop) {
