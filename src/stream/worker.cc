@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -15,6 +16,7 @@
 #include "core/time.h"
 #include "data/reader.h"
 #include "data/row_parser.h"
+#include "fmt/compile.h"
 #include "fmt/format.h"
 #include "model/forest.h"
 #include "nlohmann/json.hpp"
@@ -86,7 +88,7 @@ struct StreamWorker::Impl {
   int64_t progress_at = 0;          // when the progress line was last drawn
   int64_t progress_consumed = 0;
   int64_t progress_produced = 0;  // predictions and DLQ records
-  int64_t checkpoint_at = 0;  // when the last periodic snapshot was written
+  int64_t checkpoint_at = 0;      // when the last periodic snapshot was written
 
   Impl(const StreamOptions& o, std::shared_ptr<LiveModel> m)
       : options(o), live(std::move(m)), serving(live->Current()) {}
@@ -242,12 +244,11 @@ struct StreamWorker::Impl {
       RETURN_IF_ERROR(TransactionCall("init_transactions",
                                       rd_kafka_init_transactions(producer->get(), 30'000)));
     }
-    ASSIGN_OR_RETURN(state,
-                     StreamState::Create({.spec = model().features,
-                                          .topic = options.input_topic,
-                                          .reader_settings = reader_settings,
-                                          .allow_offset_reset = options.allow_offset_reset,
-                                          .checkpoint_dir = options.checkpoint_dir}));
+    ASSIGN_OR_RETURN(state, StreamState::Create({.spec = model().features,
+                                                 .topic = options.input_topic,
+                                                 .reader_settings = reader_settings,
+                                                 .allow_offset_reset = options.allow_offset_reset,
+                                                 .checkpoint_dir = options.checkpoint_dir}));
     state->WarmUp(history);
     history.clear();
     history.shrink_to_fit();
@@ -373,8 +374,16 @@ struct StreamWorker::Impl {
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
+    // DESIGN §7's prediction, built by hand: what is the same for the whole batch once, the
+    // score with std::to_chars, the rest with compiled format strings (a third of the
+    // per-message cost of one runtime fmt::format, measured).
+    const std::string middle =
+        fmt::format(R"(, "threshold": {:.9g}, "model": {}, "model_version": {}, "event_time": ")",
+                    model().threshold, nlohmann::json(serving->name).dump(),
+                    nlohmann::json(serving->version).dump());
     std::string value;
-    char time[32];
+    char time[kDateTimeLength];
+    char score[32];
     for (size_t i = 0; i < txs.size(); ++i) {
       const Transaction& tx = txs[i];
       const rd_kafka_message_t& m = *sources[i];
@@ -384,15 +393,21 @@ struct StreamWorker::Impl {
       if (latencies_ms.size() < 1'000'000) latencies_ms.push_back(static_cast<float>(latency_ms));
       FormatDateTime(tx.tx_datetime, time);
       value.clear();
-      fmt::format_to(
-          std::back_inserter(value),
-          R"({{"transaction_id": {}, "customer_id": {}, "terminal_id": {}, "score": {:.9g}, )"
-          R"("is_fraud": {}, "threshold": {:.9g}, "model": "{}", "model_version": "{}", )"
-          R"("event_time": "{}", "processing_latency_ms": {}, "partition": {}, "offset": {}}})",
-          tx.transaction_id.value(), tx.customer_id.value(), tx.terminal_id.value(), scores[i],
-          scores[i] >= model().threshold ? "true" : "false", model().threshold, serving->name,
-          serving->version, std::string_view(time, kDateTimeLength), latency_ms, m.partition,
-          m.offset);
+      fmt::format_to(std::back_inserter(value),
+                     FMT_COMPILE(R"({{"transaction_id": {}, "customer_id": {}, "terminal_id": {}, )"
+                                 R"("score": )"),
+                     tx.transaction_id.value(), tx.customer_id.value(), tx.terminal_id.value());
+      const std::to_chars_result scored =
+          std::to_chars(score, score + sizeof(score), scores[i], std::chars_format::general, 9);
+      value.append(score, scored.ptr);
+      value.append(scores[i] >= model().threshold ? R"(, "is_fraud": true)"
+                                                  : R"(, "is_fraud": false)");
+      value.append(middle);
+      value.append(time, kDateTimeLength);
+      fmt::format_to(std::back_inserter(value),
+                     FMT_COMPILE(R"(", "processing_latency_ms": {}, "partition": {}, )"
+                                 R"("offset": {}}})"),
+                     latency_ms, m.partition, m.offset);
       const fmt::format_int key(tx.customer_id.value());  // no allocation per message
       ++batch->outstanding;
       const absl::Status produced =
