@@ -141,6 +141,113 @@ class StreamStateTest : public ::testing::Test {
     EXPECT_EQ(duplicated, 0u);
   }
 
+  // Trains `train` as version 2 of "fraud" beside version 1 (model_) and moves
+  // fraud@Production from 1 to 2 while a worker following it has scored the first half of the
+  // file; checks the version and score of every prediction. swapped: version 2 (same
+  // features) scores the second half; else version 1 goes on scoring it.
+  static void MoveTheAliasWhileRunning(TrainOptions train, bool swapped) {
+    train.data_path = set_->data_path;
+    train.out_dir = dir_->Path("model-2-" + train.feature_set);
+    train.write_report = false;
+    train.threads = 1;
+    ASSERT_TRUE(Train(train).ok());
+    auto second = ModelArtifact::Load(train.out_dir);
+    ASSERT_TRUE(second.ok()) << second.status();
+    ASSERT_TRUE(
+        PredictFile(*second, set_->data_path, dir_->Path("predict-2-" + train.feature_set + ".csv"))
+            .ok());
+    std::map<int64_t, double> expected_2;
+    const std::string predicted_2 =
+        *ReadFile(dir_->Path("predict-2-" + train.feature_set + ".csv"));
+    for (const std::string_view line : Split(predicted_2, '\n')) {
+      const std::vector<std::string_view> fields = Split(line, ',');
+      if (line.empty() || fields.front() == "transaction_id") continue;
+      expected_2[std::stoll(std::string(fields.front()))] =
+          std::stod(std::string(fields[fields.size() - 2]));
+    }
+
+    auto test_store = TestStore::Create("sqlite");
+    ASSERT_TRUE(test_store.ok()) << test_store.status();
+    auto store = (*test_store)->Open();
+    ASSERT_TRUE(store.ok()) << store.status();
+    ModelRegistry registry(**store);
+    ASSERT_TRUE(registry.CreateVersion("fraud", {.path = model_->dir}).ok());
+    ASSERT_TRUE(registry.CreateVersion("fraud", {.path = train.out_dir}).ok());
+    ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
+
+    // The file in two halves, in event-time order.
+    const std::string text = *ReadFile(set_->data_path);
+    std::vector<std::string_view> rows;
+    for (const std::string_view line : Split(text, '\n')) {
+      if (!line.empty() && line.front() != '#') rows.push_back(line);
+    }
+    const size_t half = rows.size() / 2;
+    std::string first_half, second_half;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      (i < half ? first_half : second_half).append(rows[i]).push_back('\n');
+    }
+    ASSERT_TRUE(WriteFile(dir_->Path("first-" + train.feature_set + ".txt"), first_half).ok());
+    ASSERT_TRUE(WriteFile(dir_->Path("second-" + train.feature_set + ".txt"), second_half).ok());
+
+    auto cluster = MockCluster::Start(1);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    for (const auto& [topic, partitions] :
+         {std::pair{kInputTopic, 1}, {kPredictionsTopic, 1}, {kDlqTopic, 1}}) {
+      ASSERT_TRUE((*cluster)->CreateTopic(topic, partitions).ok());
+    }
+    const std::string brokers = (*cluster)->bootstrap_servers();
+    auto replay = [&](const std::string& path) {
+      ReplayOptions options;
+      options.brokers = brokers;
+      options.rate = 0;
+      std::atomic<bool> stop = false;
+      auto summary = Replay(path, options, stop);
+      ASSERT_TRUE(summary.ok()) << summary.status();
+    };
+    ASSERT_NO_FATAL_FAILURE(replay(dir_->Path("first-" + train.feature_set + ".txt")));
+
+    auto worker_store = (*test_store)->Open();
+    ASSERT_TRUE(worker_store.ok()) << worker_store.status();
+    auto live = LiveModel::FromRegistry(*std::move(worker_store), "fraud@Production",
+                                        {.refresh_interval_ms = 0});
+    ASSERT_TRUE(live.ok()) << live.status();
+    StreamOptions options = WorkerOptions(brokers);
+    options.idle_exit_seconds = 8;
+    auto worker = StreamWorker::Create(options, *std::move(live));
+    ASSERT_TRUE(worker.ok()) << worker.status();
+    std::atomic<bool> stop = false;
+    absl::Status run;
+    std::thread running([&] { run = (*worker)->Run(stop); });
+
+    std::map<int64_t, std::vector<Prediction>> predictions;
+    for (int i = 0; i < 20 && predictions.size() < half; ++i)
+      predictions = ReadPredictions(brokers);
+    EXPECT_EQ(predictions.size(), half);
+    ASSERT_TRUE(registry.SetAlias("fraud", "Production", 2).ok());
+    ASSERT_NO_FATAL_FAILURE(replay(dir_->Path("second-" + train.feature_set + ".txt")));
+    running.join();
+    ASSERT_TRUE(run.ok()) << run;
+    EXPECT_EQ((*worker)->stats().model_swaps, swapped ? 1 : 0);
+    EXPECT_EQ((*worker)->stats().model_version, swapped ? "2" : "1");
+
+    predictions = ReadPredictions(brokers);
+    ASSERT_EQ(predictions.size(), rows.size());
+    size_t wrong = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const int64_t id = std::stoll(std::string(Split(rows[i], ',').front()));
+      const std::vector<Prediction>& got = predictions[id];
+      ASSERT_EQ(got.size(), 1u) << id;
+      const bool second_version = swapped && i >= half;
+      const std::string version = second_version ? "2" : "1";
+      const double expected = second_version ? expected_2.at(id) : expected_->at(id);
+      if ((got[0].version != version || std::abs(got[0].score - expected) > 6e-7) && ++wrong <= 5) {
+        ADD_FAILURE() << "transaction " << id << ": version " << got[0].version << " score "
+                      << got[0].score << ", expected version " << version << " score " << expected;
+      }
+    }
+    EXPECT_EQ(wrong, 0u);
+  }
+
   static ScopedTempDir* dir_;
   static ScoredDataSet* set_;
   static const ModelArtifact* model_;
@@ -196,104 +303,17 @@ TEST_F(StreamStateTest, ExactlyOnceCommitsEveryBatchInATransaction) {
 // transactions replayed after that are scored by version 2 (same features, other trees), with
 // the window state built before, and each prediction says which version scored it.
 TEST_F(StreamStateTest, TheModelFollowsTheRegistryAliasWhileRunning) {
-  // Version 2: shallower trees on the same data, and what predict gives with it.
-  TrainOptions train;
-  train.data_path = set_->data_path;
-  train.out_dir = dir_->Path("model-2");
-  train.write_report = false;
-  train.threads = 1;
-  train.params["max_depth"] = "2";
-  ASSERT_TRUE(Train(train).ok());
-  auto second = ModelArtifact::Load(train.out_dir);
-  ASSERT_TRUE(second.ok()) << second.status();
-  ASSERT_TRUE(PredictFile(*second, set_->data_path, dir_->Path("predict-2.csv")).ok());
-  std::map<int64_t, double> expected_2;
-  const std::string predicted_2 = *ReadFile(dir_->Path("predict-2.csv"));
-  for (const std::string_view line : Split(predicted_2, '\n')) {
-    const std::vector<std::string_view> fields = Split(line, ',');
-    if (line.empty() || fields.front() == "transaction_id") continue;
-    expected_2[std::stoll(std::string(fields.front()))] =
-        std::stod(std::string(fields[fields.size() - 2]));
-  }
+  TrainOptions shallower;
+  shallower.params["max_depth"] = "2";
+  MoveTheAliasWhileRunning(shallower, /*swapped=*/true);
+}
 
-  auto test_store = TestStore::Create("sqlite");
-  ASSERT_TRUE(test_store.ok()) << test_store.status();
-  auto store = (*test_store)->Open();
-  ASSERT_TRUE(store.ok()) << store.status();
-  ModelRegistry registry(**store);
-  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = model_->dir}).ok());
-  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = train.out_dir}).ok());
-  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
-
-  // The file in two halves, in event-time order.
-  const std::string text = *ReadFile(set_->data_path);
-  std::vector<std::string_view> rows;
-  for (const std::string_view line : Split(text, '\n')) {
-    if (!line.empty() && line.front() != '#') rows.push_back(line);
-  }
-  const size_t half = rows.size() / 2;
-  std::string first_half, second_half;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    (i < half ? first_half : second_half).append(rows[i]).push_back('\n');
-  }
-  ASSERT_TRUE(WriteFile(dir_->Path("first.txt"), first_half).ok());
-  ASSERT_TRUE(WriteFile(dir_->Path("second.txt"), second_half).ok());
-
-  auto cluster = MockCluster::Start(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status();
-  for (const auto& [topic, partitions] :
-       {std::pair{kInputTopic, 1}, {kPredictionsTopic, 1}, {kDlqTopic, 1}}) {
-    ASSERT_TRUE((*cluster)->CreateTopic(topic, partitions).ok());
-  }
-  const std::string brokers = (*cluster)->bootstrap_servers();
-  auto replay = [&](const std::string& path) {
-    ReplayOptions options;
-    options.brokers = brokers;
-    options.rate = 0;
-    std::atomic<bool> stop = false;
-    auto summary = Replay(path, options, stop);
-    ASSERT_TRUE(summary.ok()) << summary.status();
-  };
-  ASSERT_NO_FATAL_FAILURE(replay(dir_->Path("first.txt")));
-
-  auto worker_store = (*test_store)->Open();
-  ASSERT_TRUE(worker_store.ok()) << worker_store.status();
-  auto live = LiveModel::FromRegistry(*std::move(worker_store), "fraud@Production",
-                                      {.refresh_interval_ms = 0});
-  ASSERT_TRUE(live.ok()) << live.status();
-  StreamOptions options = WorkerOptions(brokers);
-  options.idle_exit_seconds = 8;
-  auto worker = StreamWorker::Create(options, *std::move(live));
-  ASSERT_TRUE(worker.ok()) << worker.status();
-  std::atomic<bool> stop = false;
-  absl::Status run;
-  std::thread running([&] { run = (*worker)->Run(stop); });
-
-  std::map<int64_t, std::vector<Prediction>> predictions;
-  for (int i = 0; i < 20 && predictions.size() < half; ++i) predictions = ReadPredictions(brokers);
-  EXPECT_EQ(predictions.size(), half);
-  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 2).ok());
-  ASSERT_NO_FATAL_FAILURE(replay(dir_->Path("second.txt")));
-  running.join();
-  ASSERT_TRUE(run.ok()) << run;
-  EXPECT_EQ((*worker)->stats().model_swaps, 1);
-  EXPECT_EQ((*worker)->stats().model_version, "2");
-
-  predictions = ReadPredictions(brokers);
-  ASSERT_EQ(predictions.size(), rows.size());
-  size_t wrong = 0;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const int64_t id = std::stoll(std::string(Split(rows[i], ',').front()));
-    const std::vector<Prediction>& got = predictions[id];
-    ASSERT_EQ(got.size(), 1u) << id;
-    const std::string version = i < half ? "1" : "2";
-    const double expected = i < half ? expected_->at(id) : expected_2.at(id);
-    if ((got[0].version != version || std::abs(got[0].score - expected) > 6e-7) && ++wrong <= 5) {
-      ADD_FAILURE() << "transaction " << id << ": version " << got[0].version << " score "
-                    << got[0].score << ", expected version " << version << " score " << expected;
-    }
-  }
-  EXPECT_EQ(wrong, 0u);
+// A version that computes other features than the window state was built for is not used:
+// version 1 goes on scoring (with a warning), restart the workers to change feature sets.
+TEST_F(StreamStateTest, AVersionWithOtherFeaturesIsNotSwappedIn) {
+  TrainOptions handbook;
+  handbook.feature_set = "handbook-v1";
+  MoveTheAliasWhileRunning(handbook, /*swapped=*/false);
 }
 
 // With --checkpoint-dir the first worker leaves a snapshot of each partition's customers at
