@@ -342,6 +342,11 @@ void AddStreamCommand(CLI::App& app, Action* action) {
   cmd->add_flag("--allow-offset-reset", o.allow_offset_reset,
                 "go on after an offset reset (data loss; counted and logged either way)");
   cmd->add_option("--max-messages", o.max_messages, "stop after this many messages");
+  cmd->add_option("--max-rate", o.max_rate,
+                  "at most this many messages per second (0: unlimited); the rest waits in "
+                  "Kafka as lag, protecting downstream systems")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--idle-exit", o.idle_exit_seconds,
                   "stop after this many seconds without a message");
   cmd->add_flag("--json", flags->json, "print the summary as JSON");

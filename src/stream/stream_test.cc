@@ -333,6 +333,30 @@ TEST_P(StreamTest, AnOffsetResetIsAnErrorNotASilentJump) {
   EXPECT_EQ((*third)->stats().consumed, 1000);
 }
 
+// --max-rate: 1,500 messages waiting at 500/s are scored over 3 s however fast the worker is, so
+// their latencies (message timestamp -> prediction) spread: p99 - p50 = 0.49 x 3 s ~ 1.47 s.
+// Unthrottled they are scored within milliseconds of each other once the group is joined.
+TEST_P(StreamTest, MaxRateThrottlesScoring) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  ReplayAll(/*loop_limit=*/1500);
+  StreamOptions options = WorkerOptions();
+  options.max_rate = 500;
+  options.max_messages = 1500;
+  auto worker = StreamWorker::Create(options, *model_);
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  std::atomic<bool> stop = false;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE((*worker)->Run(stop).ok());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const StreamStats& stats = (*worker)->stats();
+  EXPECT_EQ(stats.consumed, 1500);
+  EXPECT_GE(stats.latency_p99_ms - stats.latency_p50_ms, 1200) << stats.latency_p50_ms;
+  EXPECT_LE(stats.latency_p99_ms - stats.latency_p50_ms, 1700) << stats.latency_p50_ms;
+  EXPECT_GE(seconds, (1500 - 50) / 500.0);
+  EXPECT_LT(seconds, 15.0);  // the group join and the drain, with the 3 s of scoring
+}
+
 INSTANTIATE_TEST_SUITE_P(Mock, StreamTest, ::testing::Values("mock"));
 INSTANTIATE_TEST_SUITE_P(Kafka, StreamTest, ::testing::Values("kafka"));
 

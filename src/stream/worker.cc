@@ -89,6 +89,8 @@ struct StreamWorker::Impl {
   int64_t progress_consumed = 0;
   int64_t progress_produced = 0;  // predictions and DLQ records
   int64_t checkpoint_at = 0;      // when the last periodic snapshot was written
+  double tokens = 0;              // --max-rate: messages that may be taken now
+  int64_t tokens_at = 0;          // when tokens was last refilled
 
   Impl(const StreamOptions& o, std::shared_ptr<LiveModel> m)
       : options(o), live(std::move(m)), serving(live->Current()) {}
@@ -535,6 +537,10 @@ struct StreamWorker::Impl {
     // --max-messages counts the messages taken here (scored or dead-lettered): what is
     // fetched beyond is dropped uncommitted at the end, for the next owner.
     size_t limit = options.max_batch;
+    if (options.max_rate > 0) {
+      RefillTokens();
+      limit = std::min<size_t>(limit, static_cast<size_t>(tokens));
+    }
     if (options.max_messages > 0) {
       limit = std::min<size_t>(
           limit, static_cast<size_t>(std::max<int64_t>(0, options.max_messages - stats.consumed)));
@@ -564,6 +570,7 @@ struct StreamWorker::Impl {
       held[best].pop_front();
       ++stats.consumed;
     }
+    if (options.max_rate > 0) tokens -= static_cast<double>(out.size());
     for (auto& [p, queue] : held) {
       const bool pause = queue.size() > kMaxHeld || (paused[p] && queue.size() > kMaxHeld / 4);
       if (pause == paused[p]) continue;
@@ -575,6 +582,19 @@ struct StreamWorker::Impl {
       paused[p] = pause;
     }
     return out;
+  }
+
+  // --max-rate: tokens accrue at max_rate per second, up to 100 ms' worth (at least one), so
+  // the rate holds over any second while a backlog lasts and an idle spell gives no burst.
+  // Returns how long until the next token (0: one is there now; 100 when unthrottled).
+  int RefillTokens() {
+    if (options.max_rate <= 0) return 100;
+    const int64_t now = Clock::Real().NowNanos();
+    const double capacity = std::max(1.0, options.max_rate * 0.1);
+    tokens = std::min(capacity, tokens + (now - tokens_at) * 1e-9 * options.max_rate);
+    tokens_at = now;
+    if (tokens >= 1) return 0;
+    return static_cast<int>(std::clamp((1 - tokens) * 1000 / options.max_rate + 1, 1.0, 100.0));
   }
 
   // consumed/s, produced/s, predictions, DLQ, batch size, p99 latency of the last second, lag:
@@ -608,6 +628,7 @@ struct StreamWorker::Impl {
     Clock& clock = Clock::Real();
     const int64_t start = clock.NowNanos();
     checkpoint_at = start;
+    tokens_at = start;
     // Idle time counts from the first assignment (a group join takes seconds); without
     // one, from the start, with 30 s more.
     last_activity = start + 30'000'000'000LL;
@@ -615,11 +636,14 @@ struct StreamWorker::Impl {
     while (!stop.load() && result.ok()) {
       if (options.max_messages > 0 && stats.consumed >= options.max_messages) break;
       size_t fetched = 0;
+      // Throttled with messages held: the first poll waits no longer than the next token.
+      const bool holding = std::ranges::any_of(held, [](const auto& e) { return !e.second.empty(); });
+      const int first_wait_ms = holding ? RefillTokens() : 100;
       const int64_t deadline = clock.NowNanos() + int64_t{options.linger_ms} * 1'000'000;
       while (fetched < options.max_batch) {
         const int wait_ms =
             fetched == 0
-                ? 100
+                ? first_wait_ms
                 : static_cast<int>(std::max<int64_t>(0, (deadline - clock.NowNanos()) / 1'000'000));
         rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer->get(), wait_ms);
         if (raw == nullptr) {
@@ -695,7 +719,7 @@ struct StreamWorker::Impl {
       std::erase_if(held, [&](const auto& entry) { return !state->Owns(entry.first); });
       std::erase_if(paused, [&](const auto& entry) { return !state->Owns(entry.first); });
       const std::vector<Held> selected = Select();
-      if (fetched > 0) last_activity = clock.NowNanos();
+      if (fetched > 0 || !selected.empty()) last_activity = clock.NowNanos();
       if (!selected.empty()) {
         FollowRegistry();
         if (absl::Status s = ProcessBatch(selected); !s.ok() && result.ok()) result = s;

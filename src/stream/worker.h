@@ -60,6 +60,10 @@ struct StreamOptions {
   std::string checkpoint_dir;
   double checkpoint_interval_seconds = 60;
   int64_t max_messages = 0;      // stop after this many messages (0: until stopped)
+  // Throttle: at most this many messages per second taken for scoring (0: unlimited), a token
+  // bucket on the monotonic clock holding at most 100 ms of tokens. It protects downstream
+  // systems; what is not taken yet stays in Kafka as lag (fetching pauses, see kMaxHeld).
+  double max_rate = 0;
   double idle_exit_seconds = 0;  // stop after this long without a message or an
                                  // assignment (0: never)
   bool progress = false;         // a progress line on stderr
