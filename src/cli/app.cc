@@ -44,6 +44,7 @@ int Main(int argc, char** argv) {
   AddBrokerCommand(app, &action);
   AddReplayCommand(app, &action);
   AddStreamCommand(app, &action);
+  AddMonitorCommand(app, &action);
   AddRunsCommand(app, &action);
   AddModelsCommand(app, &action);
   AddPromoteCommand(app, &action);

@@ -22,6 +22,7 @@ void AddPredictCommand(CLI::App& app, Action* action);
 void AddBrokerCommand(CLI::App& app, Action* action);  // stream_commands.cc
 void AddReplayCommand(CLI::App& app, Action* action);
 void AddStreamCommand(CLI::App& app, Action* action);
+void AddMonitorCommand(CLI::App& app, Action* action);  // monitor_command.cc
 void AddRunsCommand(CLI::App& app, Action* action);
 void AddModelsCommand(CLI::App& app, Action* action);
 void AddPromoteCommand(CLI::App& app, Action* action);

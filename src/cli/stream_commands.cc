@@ -3,13 +3,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/kafka_flags.h"
 #include "cli/registry_common.h"
 #include "core/file.h"
 #include "core/progress.h"
@@ -24,37 +24,6 @@
 
 namespace fraud::cli {
 namespace {
-
-// Set by SIGINT / SIGTERM: stop fetching, finish the batch in flight, flush, commit, exit 0.
-std::atomic<bool> g_stop = false;
-
-void OnSignal(int) { g_stop.store(true); }
-
-void InstallStopHandlers() {
-  struct sigaction action = {};
-  action.sa_handler = OnSignal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
-
-// -X key=value and --kafka-config FILE, shared by the Kafka commands.
-struct KafkaFlags {
-  std::string brokers;
-  std::vector<std::string> settings;
-  std::string config_file;
-};
-
-void AddKafkaFlags(CLI::App* cmd, KafkaFlags* flags, bool brokers_required = true) {
-  auto* brokers = cmd->add_option("--brokers,-b", flags->brokers,
-                                  "Kafka bootstrap servers HOST:PORT[,...] (fraudstream broker "
-                                  "prints its address)");
-  if (brokers_required) brokers->required();
-  cmd->add_option("-X", flags->settings,
-                  "librdkafka setting key=value (repeatable; e.g. security.protocol=SASL_SSL)");
-  cmd->add_option("--kafka-config", flags->config_file,
-                  "librdkafka settings from a properties file (key=value lines)");
-}
 
 // ------------------------------------------------------------------------------------------
 // broker
