@@ -55,8 +55,10 @@ std::string TimeOfDay(int64_t time_ms) {
 void Print(const MonitorOptions& o, const LagReport& r, bool json) {
   if (json) {
     for (const StatusChange& c : r.changes) {
-      nlohmann::ordered_json alert = {{"event", "alert"},   {"time_ms", r.time_ms},
-                                      {"group", o.group},   {"topic", o.topic},
+      nlohmann::ordered_json alert = {{"event", "alert"},
+                                      {"time_ms", r.time_ms},
+                                      {"group", o.group},
+                                      {"topic", o.topic},
                                       {"scope", c.partition < 0 ? "group" : "partition"}};
       if (c.partition >= 0) alert["partition"] = c.partition;
       alert["from"] = c.from;
@@ -84,8 +86,8 @@ void Print(const MonitorOptions& o, const LagReport& r, bool json) {
     std::printf("%s\n", sample.dump().c_str());
   } else {
     for (const StatusChange& c : r.changes) {
-      std::printf("%s ALERT group %s topic %s %s: %s -> %s (lag %lld)\n", TimeOfDay(r.time_ms).c_str(),
-                  o.group.c_str(), o.topic.c_str(),
+      std::printf("%s ALERT group %s topic %s %s: %s -> %s (lag %lld)\n",
+                  TimeOfDay(r.time_ms).c_str(), o.group.c_str(), o.topic.c_str(),
                   c.partition < 0 ? "status" : fmt::format("partition {}", c.partition).c_str(),
                   c.from.c_str(), c.to.c_str(), static_cast<long long>(c.lag));
     }
@@ -112,7 +114,8 @@ absl::Status RunMonitor(MonitorFlags flags) {
   ASSIGN_OR_RETURN(auto monitor, LagMonitor::Create(flags.options));
   using Steady = std::chrono::steady_clock;
   const Steady::time_point start = Steady::now();
-  const auto period = std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(interval));
+  const auto period =
+      std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(interval));
   int64_t slot = 0;
   for (int64_t n = 1; !g_stop.load(); ++n) {
     ASSIGN_OR_RETURN(const LagReport report, monitor->Sample());
@@ -124,8 +127,8 @@ absl::Status RunMonitor(MonitorFlags flags) {
     const Steady::time_point next = start + period * slot;
     if (flags.seconds > 0 && next - start > std::chrono::duration<double>(flags.seconds)) break;
     while (!g_stop.load() && Steady::now() < next) {
-      std::this_thread::sleep_for(std::min<Steady::duration>(next - Steady::now(),
-                                                             std::chrono::milliseconds(50)));
+      std::this_thread::sleep_for(
+          std::min<Steady::duration>(next - Steady::now(), std::chrono::milliseconds(50)));
     }
   }
   return absl::OkStatus();

@@ -15,7 +15,8 @@ PartitionStatus EvaluatePartition(std::span<const LagSample> window, int64_t las
   if (newest.time_ms - last_commit_ms > newest.time_ms - oldest.time_ms) {
     return PartitionStatus::kStop;
   }
-  if (std::ranges::all_of(window, [&](const LagSample& s) { return s.committed == oldest.committed; })) {
+  if (std::ranges::all_of(window,
+                          [&](const LagSample& s) { return s.committed == oldest.committed; })) {
     return PartitionStatus::kStall;
   }
   // Lag at the samples where a commit was seen (Burrow's window holds one entry per commit):
@@ -42,19 +43,26 @@ GroupStatus EvaluateGroup(std::span<const PartitionStatus> partitions) {
 
 std::string_view Name(PartitionStatus status) {
   switch (status) {
-    case PartitionStatus::kOk: return "OK";
-    case PartitionStatus::kWarn: return "WARN";
-    case PartitionStatus::kStall: return "STALL";
-    case PartitionStatus::kStop: return "STOP";
+    case PartitionStatus::kOk:
+      return "OK";
+    case PartitionStatus::kWarn:
+      return "WARN";
+    case PartitionStatus::kStall:
+      return "STALL";
+    case PartitionStatus::kStop:
+      return "STOP";
   }
   return "?";
 }
 
 std::string_view Name(GroupStatus status) {
   switch (status) {
-    case GroupStatus::kOk: return "OK";
-    case GroupStatus::kWarn: return "WARN";
-    case GroupStatus::kErr: return "ERR";
+    case GroupStatus::kOk:
+      return "OK";
+    case GroupStatus::kWarn:
+      return "WARN";
+    case GroupStatus::kErr:
+      return "ERR";
   }
   return "?";
 }

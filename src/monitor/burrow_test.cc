@@ -9,7 +9,8 @@ namespace fraud {
 namespace {
 
 // A window of samples one second apart from t = 1000 s: committed offsets and lags.
-std::vector<LagSample> Window(const std::vector<int64_t>& committed, const std::vector<int64_t>& lag) {
+std::vector<LagSample> Window(const std::vector<int64_t>& committed,
+                              const std::vector<int64_t>& lag) {
   std::vector<LagSample> out;
   for (size_t i = 0; i < committed.size(); ++i) {
     out.push_back({.time_ms = 1'000'000 + static_cast<int64_t>(i) * 1000,
@@ -79,7 +80,8 @@ TEST(Burrow, WarnWhenLagGrewAcrossTheWholeWindow) {
   const auto sawtooth = Window({10, 10, 20, 20, 30, 30, 40}, {100, 150, 140, 190, 180, 230, 220});
   EXPECT_EQ(EvaluatePartition(sawtooth, Fresh(sawtooth)), PartitionStatus::kWarn);
   // The same sawtooth with the lag at the commits falling (140, 130, 120): catching up, OK.
-  const auto catching_up = Window({10, 10, 20, 20, 30, 30, 40}, {100, 150, 140, 190, 130, 180, 120});
+  const auto catching_up =
+      Window({10, 10, 20, 20, 30, 30, 40}, {100, 150, 140, 190, 130, 180, 120});
   EXPECT_EQ(EvaluatePartition(catching_up, Fresh(catching_up)), PartitionStatus::kOk);
   // Equal lag at the commits: keeps pace, OK.
   const auto level = Window({10, 10, 20, 20, 30}, {100, 150, 100, 150, 100});
@@ -127,9 +129,10 @@ TEST(LagTracker, LagRatesWindowsAndAlerts) {
   LagTracker tracker;
   auto at = [&](int64_t second, int64_t committed0, int64_t end0, int64_t committed1,
                 int64_t end1) {
-    return tracker.Add(second * 1000, {{.partition = 0, .committed = committed0, .log_end = end0},
-                                       {.partition = 1, .committed = committed1, .log_start = 4,
-                                        .log_end = end1}});
+    return tracker.Add(
+        second * 1000,
+        {{.partition = 0, .committed = committed0, .log_end = end0},
+         {.partition = 1, .committed = committed1, .log_start = 4, .log_end = end1}});
   };
   LagReport r = at(0, 0, 5, -1, 9);
   EXPECT_EQ(r.lag, 10);

@@ -68,7 +68,8 @@ LagMonitor::LagMonitor(MonitorOptions options, KafkaClient client)
 absl::StatusOr<std::unique_ptr<LagMonitor>> LagMonitor::Create(const MonitorOptions& options) {
   KafkaSettings settings = DefaultConsumerSettings(options.brokers, options.group);
   settings.Set("enable.auto.commit", "false");  // it never consumes; never commits either
-  if (!options.kafka_config_file.empty()) RETURN_IF_ERROR(settings.ApplyFile(options.kafka_config_file));
+  if (!options.kafka_config_file.empty())
+    RETURN_IF_ERROR(settings.ApplyFile(options.kafka_config_file));
   RETURN_IF_ERROR(settings.Apply(options.kafka_settings));
   ASSIGN_OR_RETURN(KafkaClient client, KafkaClient::Consumer(settings));
   return std::unique_ptr<LagMonitor>(new LagMonitor(options, std::move(client)));
@@ -82,9 +83,8 @@ absl::StatusOr<std::vector<PartitionOffsets>> LagMonitor::Query() {
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, handle, &metadata, kTimeoutMs);
   rd_kafka_topic_destroy(handle);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(
-        fmt::format("metadata of {} from {}: {}", options_.topic, options_.brokers,
-                    rd_kafka_err2str(err)));
+    return absl::UnavailableError(fmt::format("metadata of {} from {}: {}", options_.topic,
+                                              options_.brokers, rd_kafka_err2str(err)));
   }
   int partitions = 0;
   rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
@@ -94,8 +94,8 @@ absl::StatusOr<std::vector<PartitionOffsets>> LagMonitor::Query() {
   }
   rd_kafka_metadata_destroy(metadata);
   if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || partitions == 0) {
-    return absl::NotFoundError(fmt::format("topic {}: {}", options_.topic,
-                                           rd_kafka_err2str(topic_err)));
+    return absl::NotFoundError(
+        fmt::format("topic {}: {}", options_.topic, rd_kafka_err2str(topic_err)));
   }
   std::vector<PartitionOffsets> out(partitions);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
@@ -114,13 +114,14 @@ absl::StatusOr<std::vector<PartitionOffsets>> LagMonitor::Query() {
   if (c == RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int i = 0; i < list->cnt; ++i) {
       const rd_kafka_topic_partition_t& e = list->elems[i];
-      if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0) out[e.partition].committed = e.offset;
+      if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0)
+        out[e.partition].committed = e.offset;
     }
   }
   rd_kafka_topic_partition_list_destroy(list);
   if (c != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::UnavailableError(fmt::format("committed offsets of group {}: {}", options_.group,
-                                              rd_kafka_err2str(c)));
+    return absl::UnavailableError(
+        fmt::format("committed offsets of group {}: {}", options_.group, rd_kafka_err2str(c)));
   }
   return out;
 }

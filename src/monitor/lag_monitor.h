@@ -53,9 +53,9 @@ struct StatusChange {
 struct LagReport {
   int64_t time_ms = 0;
   std::vector<PartitionReport> partitions;
-  int64_t lag = 0;               // total
-  double input_rate = 0;         // log-end growth per second since the previous sample
-  double processing_rate = 0;    // committed growth per second since the previous sample
+  int64_t lag = 0;             // total
+  double input_rate = 0;       // log-end growth per second since the previous sample
+  double processing_rate = 0;  // committed growth per second since the previous sample
   GroupStatus status = GroupStatus::kOk;
   std::vector<StatusChange> changes;  // every status is OK before the first sample
 };

@@ -637,7 +637,8 @@ struct StreamWorker::Impl {
       if (options.max_messages > 0 && stats.consumed >= options.max_messages) break;
       size_t fetched = 0;
       // Throttled with messages held: the first poll waits no longer than the next token.
-      const bool holding = std::ranges::any_of(held, [](const auto& e) { return !e.second.empty(); });
+      const bool holding =
+          std::ranges::any_of(held, [](const auto& e) { return !e.second.empty(); });
       const int first_wait_ms = holding ? RefillTokens() : 100;
       const int64_t deadline = clock.NowNanos() + int64_t{options.linger_ms} * 1'000'000;
       while (fetched < options.max_batch) {
