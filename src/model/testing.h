@@ -32,6 +32,22 @@ struct ScoredDataSet {
   std::map<int64_t, double> scores;
 };
 
+// transaction_id -> score of a `fraudstream predict` output file.
+inline absl::StatusOr<std::map<int64_t, double>> ReadPredictScores(const std::string& path) {
+  ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+  std::map<int64_t, double> scores;
+  bool header = true;
+  for (const std::string_view line : Split(text, '\n')) {
+    if (!header && !line.empty()) {  // transaction_id, ..., score, is_fraud
+      const std::vector<std::string_view> fields = Split(line, ',');
+      scores[std::stoll(std::string(fields.front()))] =
+          std::stod(std::string(fields[fields.size() - 2]));
+    }
+    header = false;
+  }
+  return scores;
+}
+
 inline absl::StatusOr<ScoredDataSet> MakeScoredDataSet(const std::string& dir,
                                                        const SimulatorConfig& simulator) {
   std::filesystem::create_directories(dir);
@@ -51,16 +67,7 @@ inline absl::StatusOr<ScoredDataSet> MakeScoredDataSet(const std::string& dir,
   ASSIGN_OR_RETURN(set.model, ModelArtifact::Load(train.out_dir));
   const std::string predicted = dir + "/predict.csv";
   RETURN_IF_ERROR(PredictFile(set.model, generate.out, predicted).status());
-  ASSIGN_OR_RETURN(const std::string text, ReadFile(predicted));
-  bool header = true;
-  for (const std::string_view line : Split(text, '\n')) {
-    if (!header && !line.empty()) {  // transaction_id, ..., score, is_fraud
-      const std::vector<std::string_view> fields = Split(line, ',');
-      set.scores[std::stoll(std::string(fields.front()))] =
-          std::stod(std::string(fields[fields.size() - 2]));
-    }
-    header = false;
-  }
+  ASSIGN_OR_RETURN(set.scores, ReadPredictScores(predicted));
   return set;
 }
 

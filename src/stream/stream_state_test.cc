@@ -156,15 +156,9 @@ class StreamStateTest : public ::testing::Test {
     ASSERT_TRUE(
         PredictFile(*second, set_->data_path, dir_->Path("predict-2-" + train.feature_set + ".csv"))
             .ok());
-    std::map<int64_t, double> expected_2;
-    const std::string predicted_2 =
-        *ReadFile(dir_->Path("predict-2-" + train.feature_set + ".csv"));
-    for (const std::string_view line : Split(predicted_2, '\n')) {
-      const std::vector<std::string_view> fields = Split(line, ',');
-      if (line.empty() || fields.front() == "transaction_id") continue;
-      expected_2[std::stoll(std::string(fields.front()))] =
-          std::stod(std::string(fields[fields.size() - 2]));
-    }
+    const auto expected_2 =
+        ReadPredictScores(dir_->Path("predict-2-" + train.feature_set + ".csv"));
+    ASSERT_TRUE(expected_2.ok()) << expected_2.status();
 
     auto test_store = TestStore::Create("sqlite");
     ASSERT_TRUE(test_store.ok()) << test_store.status();
@@ -239,7 +233,7 @@ class StreamStateTest : public ::testing::Test {
       ASSERT_EQ(got.size(), 1u) << id;
       const bool second_version = swapped && i >= half;
       const std::string version = second_version ? "2" : "1";
-      const double expected = second_version ? expected_2.at(id) : expected_->at(id);
+      const double expected = second_version ? expected_2->at(id) : expected_->at(id);
       if ((got[0].version != version || std::abs(got[0].score - expected) > 6e-7) && ++wrong <= 5) {
         ADD_FAILURE() << "transaction " << id << ": version " << got[0].version << " score "
                       << got[0].score << ", expected version " << version << " score " << expected;
