@@ -15,6 +15,8 @@ pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 find_package(SQLite3 REQUIRED)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 find_package(Boost REQUIRED)
+# HTTP for /metrics (and the serve API): cpp-httplib ships no CMake config, only pkg-config.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(FRAUD_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libbenchmark-dev python3
   libsqlite3-dev libpq-dev libboost-dev postgresql
   librdkafka-dev kcat
+  libcpp-httplib-dev prometheus
   openjdk-17-jre-headless maven python3-confluent-kafka
 )
 if [[ "${1:-}" == "--bench" ]]; then
