@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build make pkg-config
   libabsl-dev libcli11-dev libfmt-dev libsimdjson-dev nlohmann-json3-dev libxgboost-dev
-  libgtest-dev libbenchmark-dev python3
+  libgtest-dev libbenchmark-dev python3 python3-yaml
   libsqlite3-dev libpq-dev libboost-dev postgresql
   librdkafka-dev kcat
   libcpp-httplib-dev prometheus
