@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev libpq-dev libboost-dev postgresql
   librdkafka-dev kcat
   libcpp-httplib-dev prometheus
+  clang libclang-rt-14-dev
   openjdk-17-jre-headless maven python3-confluent-kafka
 )
 if [[ "${1:-}" == "--bench" ]]; then

@@ -49,6 +49,7 @@ int Main(int argc, char** argv) {
   AddModelsCommand(app, &action);
   AddPromoteCommand(app, &action);
   AddRetrainCommand(app, &action);
+  AddServeCommand(app, &action);
 
   const auto known = [&app](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands({})) {

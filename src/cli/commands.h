@@ -27,6 +27,7 @@ void AddRunsCommand(CLI::App& app, Action* action);
 void AddModelsCommand(CLI::App& app, Action* action);
 void AddPromoteCommand(CLI::App& app, Action* action);
 void AddRetrainCommand(CLI::App& app, Action* action);
+void AddServeCommand(CLI::App& app, Action* action);  // serve_command.cc
 
 // Parses argv, runs the chosen subcommand, returns the process exit code.
 int Main(int argc, char** argv);

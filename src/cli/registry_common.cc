@@ -1,6 +1,7 @@
 #include "cli/registry_common.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/status.h"
 #include "fmt/format.h"
@@ -21,6 +22,14 @@ void RegistryFlags::AddTo(CLI::App* cmd) {
 absl::StatusOr<std::unique_ptr<Store>> RegistryFlags::Open() const {
   ASSIGN_OR_RETURN(const StoreOptions options, ResolveStoreOptions(uri, artifact_root));
   return Store::Open(options);
+}
+
+absl::StatusOr<std::shared_ptr<LiveModel>> OpenLiveModel(const std::string& model,
+                                                         const RegistryFlags& registry,
+                                                         int64_t refresh_ms) {
+  if (std::filesystem::is_directory(model)) return LiveModel::FromDirectory(model);
+  ASSIGN_OR_RETURN(std::unique_ptr<Store> store, registry.Open());
+  return LiveModel::FromRegistry(std::move(store), model, {.refresh_interval_ms = refresh_ms});
 }
 
 absl::Status ApplyModelFlags(const SplitFlags& split, const std::string& kind,

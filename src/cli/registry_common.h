@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "cli/common.h"
 #include "model/trainer.h"
+#include "registry/live_model.h"
 #include "registry/promote.h"
 #include "registry/store.h"
 
@@ -23,6 +24,12 @@ struct RegistryFlags {
   void AddTo(CLI::App* cmd);
   absl::StatusOr<std::unique_ptr<Store>> Open() const;
 };
+
+// The model of a scoring command (stream, serve): a model directory, or a registry reference
+// (NAME@ALIAS, NAME/latest followed; NAME/VERSION pinned) on its own connection.
+absl::StatusOr<std::shared_ptr<LiveModel>> OpenLiveModel(const std::string& model,
+                                                         const RegistryFlags& registry,
+                                                         int64_t refresh_ms);
 
 // Sets the split, model kind and XGBoost params (key=value) of `options` from the flags
 // `train` and `retrain` share.

@@ -159,15 +159,8 @@ struct StreamFlags {
 absl::Status RunStream(StreamFlags flags) {
   InstallStopHandlers();
   // A model directory, or a registry reference followed while running.
-  std::shared_ptr<LiveModel> live;
-  if (std::filesystem::is_directory(flags.model)) {
-    ASSIGN_OR_RETURN(live, LiveModel::FromDirectory(flags.model));
-  } else {
-    ASSIGN_OR_RETURN(std::unique_ptr<Store> store, flags.registry.Open());
-    ASSIGN_OR_RETURN(live,
-                     LiveModel::FromRegistry(std::move(store), flags.model,
-                                             {.refresh_interval_ms = flags.model_refresh_ms}));
-  }
+  ASSIGN_OR_RETURN(const std::shared_ptr<LiveModel> live,
+                   OpenLiveModel(flags.model, flags.registry, flags.model_refresh_ms));
   const std::shared_ptr<const LoadedModel> first = live->Current();
   StreamOptions& options = flags.options;
   options.brokers = flags.kafka.brokers;

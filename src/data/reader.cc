@@ -1,5 +1,8 @@
 #include "data/reader.h"
 
+#include <algorithm>
+#include <filesystem>
+
 #include "fmt/format.h"
 #include "core/status.h"
 #include "data/parallel_chunks.h"
@@ -71,6 +74,27 @@ absl::StatusOr<std::vector<Transaction>> ReadTransactions(const std::string& pat
       });
   RETURN_IF_ERROR(status);
   return all;
+}
+
+absl::StatusOr<std::vector<Transaction>> ReadHistory(const std::string& file_or_dir) {
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(file_or_dir)) {
+    for (const auto& entry : std::filesystem::directory_iterator(file_or_dir)) {
+      if (entry.is_regular_file()) files.push_back(entry.path().string());
+    }
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(file_or_dir);
+  }
+  std::vector<Transaction> history;
+  for (const std::string& file : files) {
+    ASSIGN_OR_RETURN(std::vector<Transaction> txs, ReadTransactions(file));
+    history.insert(history.end(), txs.begin(), txs.end());
+  }
+  std::stable_sort(
+      history.begin(), history.end(),
+      [](const Transaction& a, const Transaction& b) { return a.tx_datetime < b.tx_datetime; });
+  return history;
 }
 
 }  // namespace fraud

@@ -40,4 +40,9 @@ struct ReadOptions {
 absl::StatusOr<std::vector<Transaction>> ReadTransactions(const std::string& path,
                                                           const ReadOptions& options = {});
 
+// History for a feature state (`stream --warm-up`, `serve --warm-up`): a file, or every regular
+// file of a directory in name order, all read strictly (as ReadTransactions) and returned in
+// event-time order (stable: same-second transactions keep their file order).
+absl::StatusOr<std::vector<Transaction>> ReadHistory(const std::string& file_or_dir);
+
 }  // namespace fraud

@@ -42,14 +42,6 @@ absl::StatusOr<SplitDays> SplitOfModel(const ModelArtifact& model) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Transaction>> ReadHistory(const std::string& path) {
-  ASSIGN_OR_RETURN(std::vector<Transaction> txs, ReadTransactions(path));
-  std::stable_sort(txs.begin(), txs.end(), [](const Transaction& a, const Transaction& b) {
-    return a.tx_datetime < b.tx_datetime;
-  });
-  return txs;
-}
-
 absl::StatusOr<EvaluationResult> EvaluateRows(std::span<const float> scores,
                                               std::span<const Transaction> txs,
                                               std::span<const int64_t> rows, double threshold) {

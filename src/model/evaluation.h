@@ -10,15 +10,13 @@
 
 #include "absl/status/statusor.h"
 #include "core/transaction.h"
+#include "data/reader.h"  // ReadHistory: a file, stably sorted by event time
 #include "features/batch.h"
 #include "model/artifact.h"
 #include "model/metrics.h"
 #include "model/split.h"
 
 namespace fraud {
-
-// The whole file, strict (data/reader.h), stably sorted by event time.
-absl::StatusOr<std::vector<Transaction>> ReadHistory(const std::string& path);
 
 // The given rows of a matrix, contiguous (row-major), e.g. to hand to XGBoost.
 std::vector<float> GatherRows(const FeatureMatrix& matrix, std::span<const int64_t> rows);

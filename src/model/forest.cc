@@ -167,6 +167,16 @@ absl::StatusOr<XgboostTree> ParseTree(const Json& tree, size_t num_features,
 
   // Every node reachable from the root must be reached once: no cycle, no shared child, so
   // every walk ends at a leaf.
+  if (tree.contains("sum_hessian")) {
+    ASSIGN_OR_RETURN(const Json* cover, ArrayField(tree, "sum_hessian", where));
+    if (cover->size() == n) {
+      out.cover.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        out.cover[i] = (*cover)[i].is_number() ? (*cover)[i].get<float>() : 0.0f;
+      }
+    }
+  }
+
   std::vector<uint8_t> reached(n, 0);
   std::vector<int32_t> stack = {0};
   reached[0] = 1;

@@ -40,6 +40,9 @@ struct XgboostTree {
   std::vector<uint32_t> feature;
   std::vector<float> condition;  // threshold of a split node, value of a leaf
   std::vector<uint8_t> default_left;
+  // sum_hessian of each node (its training cover), for model/explain.h; empty when the JSON
+  // has none.
+  std::vector<float> cover;
 };
 
 struct XgboostModel {

@@ -279,22 +279,7 @@ struct StreamWorker::Impl {
 
   absl::Status WarmUp() {
     if (options.warm_up.empty()) return absl::OkStatus();
-    std::vector<std::string> files;
-    if (std::filesystem::is_directory(options.warm_up)) {
-      for (const auto& entry : std::filesystem::directory_iterator(options.warm_up)) {
-        if (entry.is_regular_file()) files.push_back(entry.path().string());
-      }
-      std::sort(files.begin(), files.end());
-    } else {
-      files.push_back(options.warm_up);
-    }
-    for (const std::string& file : files) {
-      ASSIGN_OR_RETURN(std::vector<Transaction> txs, ReadTransactions(file));
-      history.insert(history.end(), txs.begin(), txs.end());
-    }
-    std::stable_sort(
-        history.begin(), history.end(),
-        [](const Transaction& a, const Transaction& b) { return a.tx_datetime < b.tx_datetime; });
+    ASSIGN_OR_RETURN(history, ReadHistory(options.warm_up));
     stats.warmed_up = static_cast<int64_t>(history.size());
     return absl::OkStatus();
   }

@@ -1,0 +1,561 @@
+// The REST API in-process on an ephemeral port, over real HTTP (httplib::Client): every
+// transaction of a generated data set posted in event-time order gets the score of
+// `fraudstream predict`; batches; dry runs leave the state alone; bad input; the admin token;
+// probes and /v1/models; /metrics; hot reload while requests run.
+
+#include "serve/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/testing.h"
+#include "core/time.h"
+#include "data/reader.h"
+#include "fmt/format.h"
+#include "model/testing.h"
+#include "nlohmann/json.hpp"
+#include "registry/live_model.h"
+#include "registry/model_registry.h"
+#include "registry/test_store.h"
+
+namespace fraud {
+namespace {
+
+using nlohmann::json;
+
+constexpr double kScoreTolerance = 6e-7;  // predict writes 6 decimals
+
+std::string TxJson(const Transaction& tx, bool with_label = true) {
+  std::string out = fmt::format(
+      R"({{"transaction_id": {}, "tx_datetime": "{}", "customer_id": {}, "terminal_id": {}, )"
+      R"("tx_amount": {}.{:02})",
+      tx.transaction_id.value(), FormatDateTime(tx.tx_datetime), tx.customer_id.value(),
+      tx.terminal_id.value(), tx.amount_cents / 100, tx.amount_cents % 100);
+  if (with_label && tx.tx_fraud != kAbsentLabel) {
+    out += fmt::format(R"(, "tx_fraud": {})", tx.tx_fraud);
+  }
+  return out + "}";
+}
+
+std::string WithDryRun(std::string object) {
+  object.pop_back();
+  return object + R"(, "dry_run": true})";
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ScopedTempDir();
+    // 45 days: windows of 30 days + 7 days of delay, and then some.
+    auto set = MakeScoredDataSet(dir_->Path("set"),
+                                 {.customers = 100, .terminals = 200, .days = 45, .seed = 11});
+    ASSERT_TRUE(set.ok()) << set.status();
+    set_ = new ScoredDataSet(std::move(*set));
+    auto txs = ReadHistory(set_->data_path);
+    ASSERT_TRUE(txs.ok()) << txs.status();
+    txs_ = new std::vector<Transaction>(std::move(*txs));
+    ASSERT_EQ(txs_->size(), set_->scores.size());
+  }
+  static void TearDownTestSuite() {
+    delete txs_;
+    delete set_;
+    delete dir_;
+  }
+
+  // A server on an ephemeral port with the data set's model loaded.
+  static std::unique_ptr<ScoringServer> StartWithModel(ServeOptions options = {}) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.threads = 8;
+    options.keep_alive_timeout_s = 1;  // Stop() waits for idle keep-alive connections
+    auto server = ScoringServer::Start(options);
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return nullptr;
+    auto live = LiveModel::FromDirectory(set_->model.dir);
+    EXPECT_TRUE(live.ok()) << live.status();
+    EXPECT_TRUE((*server)->Load(std::move(*live), {}).ok());
+    return std::move(*server);
+  }
+
+  // A keep-alive client without Nagle's delay (its headers and body are separate writes).
+  static httplib::Client Connect(int port) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);
+    return client;
+  }
+
+  static httplib::Result Post(httplib::Client& client, const std::string& path,
+                              const std::string& body,
+                              const std::string& content_type = "application/json") {
+    return client.Post(path.c_str(), body, content_type.c_str());
+  }
+
+  // The response as JSON (a test failure if it is not).
+  static json Parse(const httplib::Result& result) {
+    EXPECT_TRUE(result) << httplib::to_string(result.error());
+    if (!result) return json();
+    json body = json::parse(result->body, nullptr, false);
+    EXPECT_FALSE(body.is_discarded()) << result->body;
+    return body;
+  }
+
+  // A JSON error answer with `status`, its message containing `expected`.
+  static void ExpectError(const httplib::Result& result, int status, const std::string& expected) {
+    ASSERT_TRUE(result) << httplib::to_string(result.error());
+    EXPECT_EQ(result->status, status) << result->body;
+    EXPECT_EQ(result->get_header_value("Content-Type"), "application/json");
+    const json body = Parse(result);
+    ASSERT_TRUE(body.is_object() && body.contains("error") && body["error"].is_string())
+        << result->body;
+    EXPECT_NE(body["error"].get<std::string>().find(expected), std::string::npos)
+        << "error '" << body["error"].get<std::string>() << "' does not contain '" << expected
+        << "'";
+  }
+
+  // Checks a score against predict's, counting mismatches (the first few reported).
+  static void CheckScore(const json& prediction, size_t* wrong) {
+    const int64_t id = prediction["transaction_id"].get<int64_t>();
+    const double expected = set_->scores.at(id);
+    const double score = prediction["score"].get<double>();
+    if (std::abs(score - expected) > kScoreTolerance && ++*wrong <= 5) {
+      ADD_FAILURE() << "transaction " << id << ": score " << score << ", predict " << expected;
+    }
+    EXPECT_EQ(prediction["is_fraud"].get<bool>(), score >= set_->model.threshold) << id;
+  }
+
+  static ScopedTempDir* dir_;
+  static ScoredDataSet* set_;
+  static std::vector<Transaction>* txs_;
+};
+
+ScopedTempDir* ServeTest::dir_ = nullptr;
+ScoredDataSet* ServeTest::set_ = nullptr;
+std::vector<Transaction>* ServeTest::txs_ = nullptr;
+
+// (a) One request per transaction, in event-time order: predict's scores. Every 50th is first
+// posted as a dry run, which must give the same score and leave the state alone (or the real
+// request and everything after it would see one transaction too many).
+TEST_F(ServeTest, ScoresEveryTransactionAsPredict) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  size_t wrong = 0, dry_runs = 0;
+  for (size_t i = 0; i < txs_->size(); ++i) {
+    const std::string body = TxJson((*txs_)[i]);
+    double dry_score = -1;
+    if (i % 50 == 0) {
+      const json dry = Parse(Post(client, "/v1/predict", WithDryRun(body)));
+      ASSERT_TRUE(dry.is_object() && dry.contains("score")) << dry.dump();
+      EXPECT_EQ(dry["dry_run"], true);
+      dry_score = dry["score"].get<double>();
+      ++dry_runs;
+    }
+    const json got = Parse(Post(client, "/v1/predict", body));
+    ASSERT_TRUE(got.is_object() && got.contains("score")) << got.dump();
+    CheckScore(got, &wrong);
+    if (dry_score >= 0) EXPECT_EQ(dry_score, got["score"].get<double>()) << i;
+    if (i == 0) {
+      EXPECT_EQ(got["model"], set_->model.dir);
+      EXPECT_FALSE(got["model_version"].get<std::string>().empty());
+      EXPECT_NEAR(got["threshold"].get<double>(), set_->model.threshold, 1e-6);
+      EXPECT_FALSE(got.contains("dry_run"));
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_GT(dry_runs, 10u);
+}
+
+// (b) The same in batches of 64 (each batch's transactions see the earlier ones of the batch);
+// a dry-run batch changes nothing; ?explain=true names the features and the top contributions,
+// which add up to the score's log-odds.
+TEST_F(ServeTest, ScoresBatchesAsPredict) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  size_t wrong = 0, scored = 0;
+  for (size_t begin = 0; begin < txs_->size(); begin += 64) {
+    const size_t end = std::min(txs_->size(), begin + 64);
+    std::string items;
+    for (size_t i = begin; i < end; ++i) items += (i > begin ? ", " : "") + TxJson((*txs_)[i]);
+    const std::string batch = "{\"transactions\": [" + items + "]";
+    double dry_first = -1;
+    if (begin % 640 == 0) {  // a dry run first: nothing recorded
+      const json dry =
+          Parse(Post(client, "/v1/predict?explain=true", batch + ", \"dry_run\": true}"));
+      ASSERT_TRUE(dry.contains("predictions")) << dry.dump();
+      ASSERT_EQ(dry["predictions"].size(), end - begin);
+      const json& first = dry["predictions"][0];
+      ASSERT_TRUE(first.contains("features") && first.contains("contributions")) << first.dump();
+      EXPECT_EQ(first["features"].size(), set_->model.features.names.size());
+      EXPECT_EQ(first["contributions"]["top"].size(), 5u);
+      dry_first = first["score"].get<double>();
+    }
+    const json got = Parse(Post(client, "/v1/predict", batch + "}"));
+    ASSERT_TRUE(got.contains("predictions")) << got.dump();
+    ASSERT_EQ(got["predictions"].size(), end - begin);
+    EXPECT_EQ(got["model"], set_->model.dir);
+    // The first transaction of the dry-run batch saw the state the real one sees.
+    if (dry_first >= 0) EXPECT_EQ(dry_first, got["predictions"][0]["score"].get<double>());
+    for (size_t i = begin; i < end; ++i) {
+      const json& p = got["predictions"][i - begin];
+      EXPECT_EQ(p["transaction_id"].get<int64_t>(), (*txs_)[i].transaction_id.value());
+      CheckScore(p, &wrong);
+      ++scored;
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_EQ(scored, txs_->size());
+}
+
+// Explanations: the feature values are those the score was made from, and bias + the
+// contributions of every feature give the score's log-odds.
+TEST_F(ServeTest, ExplainsWithSaabasContributions) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  for (size_t i = 0; i < 300; ++i) {
+    const bool explain = i % 37 == 0;
+    const json got = Parse(
+        Post(client, explain ? "/v1/predict?explain=true" : "/v1/predict", TxJson((*txs_)[i])));
+    ASSERT_TRUE(got.contains("score")) << got.dump();
+    if (!explain) continue;
+    const double score = got["score"].get<double>();
+    ASSERT_EQ(got["features"].size(), set_->model.features.names.size());
+    EXPECT_NEAR(got["features"]["TX_AMOUNT"].get<double>(), (*txs_)[i].amount(), 1e-4);
+    const json& contributions = got["contributions"];
+    EXPECT_EQ(contributions["method"], "saabas");
+    const json& top = contributions["top"];
+    ASSERT_EQ(top.size(), 5u);
+    for (size_t k = 1; k < top.size(); ++k) {
+      EXPECT_GE(std::abs(top[k - 1]["contribution"].get<double>()),
+                std::abs(top[k]["contribution"].get<double>()));
+    }
+    // The log-odds from the top five plus the bias are at most the rest away from the score's;
+    // a model whose top features explained nothing would fail this for some transaction.
+    double margin = contributions["bias"].get<double>();
+    for (const json& c : top) margin += c["contribution"].get<double>();
+    const double logit = std::log(score / (1 - score));
+    EXPECT_LT(std::abs(margin - logit), 0.5 * std::abs(logit) + 1.0) << got.dump();
+  }
+}
+
+// (c) Bad input: the right status and a JSON error naming the problem; the server lives on.
+TEST_F(ServeTest, RejectsBadInputWithJsonErrors) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  const std::string good = TxJson((*txs_)[0]);
+  struct Case {
+    std::string body;
+    std::string expected;
+  };
+  const std::vector<Case> bad_requests = {
+      {R"({"transaction_id": 1, "tx_datetime": )", "malformed JSON"},
+      {"", "empty body"},
+      {"[1, 2]", "expected a JSON object"},
+      {R"({"transaction_id": 1, "tx_datetime": "2018-04-01 00:00:31", "terminal_id": 3, )"
+       R"("tx_amount": 5.5})",
+       "customer_id: missing"},
+      {R"({"transaction_id": 1, "tx_datetime": "2018-04-01 00:00:31", "customer_id": 2, )"
+       R"("terminal_id": true, "tx_amount": 5.5})",
+       "terminal_id: expected an integer, got a boolean"},
+      {R"({"transaction_id": 1, "tx_datetime": 20180401, "customer_id": 2, "terminal_id": 3, )"
+       R"("tx_amount": 5.5})",
+       "tx_datetime: expected a string"},
+      {R"({"transaction_id": 1, "tx_datetime": "2018-04-01 00:00:31", "customer_id": 2, )"
+       R"("terminal_id": 3, "tx_amount": "lots"})",
+       "tx_amount is not valid"},
+      {R"({"transaction_id": 1, "tx_datetime": "2018-04-01 00:00:31", "customer_id": 2, )"
+       R"("terminal_id": 3, "tx_amount": -5})",
+       "tx_amount must be > 0"},
+      {R"({"transaction_id": 1, "tx_datetime": "yesterday", "customer_id": 2, )"
+       R"("terminal_id": 3, "tx_amount": 5})",
+       "tx_datetime is not valid"},
+      {R"({"transaction_id": 1, "tx_datetime": "2018-04-01 00:00:31", "customer_id": -4, )"
+       R"("terminal_id": 3, "tx_amount": 5})",
+       "customer_id is not valid"},
+      {R"({"transactions": {"transaction_id": 1}})", "transactions: expected an array"},
+      {R"({"transactions": []})", "transactions: empty"},
+      {"{\"transactions\": [" + good + ", 7]}", "transactions[1]: expected a transaction object"},
+      {"{\"transactions\": [" + good + R"(, {"transaction_id": 9}]})",
+       "transactions[1].tx_datetime: missing"},
+      {good.substr(0, good.size() - 1) + R"(, "dry_run": "yes"})", "dry_run: expected true"},
+  };
+  for (const Case& c : bad_requests) {
+    SCOPED_TRACE(c.body);
+    ExpectError(Post(client, "/v1/predict", c.body), 400, c.expected);
+  }
+  ExpectError(Post(client, "/v1/predict?explain=maybe", good), 400, "explain: expected");
+  ExpectError(Post(client, "/v1/predict", good, "text/plain"), 415,
+              "Content-Type must be application/json");
+  ExpectError(Post(client, "/v1/predict", good, "application/x-www-form-urlencoded"), 415,
+              "application/json");
+  // Over 1 MiB: 413 before the handler reads it.
+  std::string huge = "{\"transactions\": [";
+  while (huge.size() <= (size_t{1} << 20)) huge += good + ", ";
+  huge += good + "]}";
+  ExpectError(Post(client, "/v1/predict", huge), 413, "request body over 1048576 bytes");
+  ExpectError(client.Get("/v1/nothing"), 404, "no route GET /v1/nothing");
+  ExpectError(client.Get("/v1/predict"), 404, "no route GET /v1/predict");
+
+  // Still serving.
+  httplib::Client fresh = Connect(server->port());
+  const auto health = fresh.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  const json ok = Parse(Post(fresh, "/v1/predict", good));
+  EXPECT_TRUE(ok.contains("score")) << ok.dump();
+  // Content-Type with a charset is JSON too.
+  EXPECT_EQ(Post(fresh, "/v1/predict", WithDryRun(good), "application/json; charset=utf-8")->status,
+            200);
+}
+
+// (d) Admin routes: 403 without a configured token, 401 without the right one.
+TEST_F(ServeTest, ReloadNeedsTheToken) {
+  {
+    auto server = StartWithModel();
+    ASSERT_NE(server, nullptr);
+    httplib::Client client = Connect(server->port());
+    ExpectError(client.Post("/v1/reload"), 403, "--token-file");
+  }
+  ServeOptions options;
+  options.token = "s3cret-token";
+  auto server = StartWithModel(options);
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  ExpectError(client.Post("/v1/reload"), 401, "missing Authorization");
+  ExpectError(
+      client.Post("/v1/reload", {{"Authorization", "Bearer wrong"}}, "", "application/json"), 401,
+      "wrong token");
+  ExpectError(client.Post("/v1/reload", {{"Authorization", "Bearer s3cret-tokenX"}}, "",
+                          "application/json"),
+              401, "wrong token");
+  ExpectError(
+      client.Post("/v1/reload", {{"Authorization", "s3cret-token"}}, "", "application/json"), 401,
+      "wrong token");
+  const auto ok =
+      client.Post("/v1/reload", {{"Authorization", "Bearer s3cret-token"}}, "", "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  const json body = Parse(ok);
+  EXPECT_EQ(body["reloaded"], false);  // a directory never moves
+  EXPECT_EQ(body["model"], set_->model.dir);
+}
+
+// (e) Probes: alive at once, ready once a model is loaded; /v1/models describes it.
+TEST_F(ServeTest, ProbesAndModels) {
+  auto started = ScoringServer::Start({.host = "127.0.0.1", .port = 0, .threads = 4});
+  ASSERT_TRUE(started.ok()) << started.status();
+  ScoringServer& server = **started;
+  httplib::Client client = Connect(server.port());
+  EXPECT_EQ(client.Get("/healthz")->status, 200);
+  ExpectError(client.Get("/readyz"), 503, "no model loaded");
+  ExpectError(Post(client, "/v1/predict", TxJson((*txs_)[0])), 503, "no model loaded");
+  ExpectError(client.Get("/v1/models"), 503, "no model loaded");
+
+  auto live = LiveModel::FromDirectory(set_->model.dir);
+  ASSERT_TRUE(live.ok()) << live.status();
+  // Warm-up history: the first half of the file; the second half is then scored as predict.
+  const size_t half = txs_->size() / 2;
+  ASSERT_TRUE(
+      server.Load(std::move(*live), std::vector<Transaction>(txs_->begin(), txs_->begin() + half))
+          .ok());
+  const auto ready = client.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(Parse(ready)["status"], "ready");
+
+  const json models = Parse(client.Get("/v1/models"));
+  ASSERT_EQ(models["models"].size(), 1u) << models.dump();
+  const json& m = models["models"][0];
+  EXPECT_EQ(m["name"], set_->model.dir);
+  EXPECT_FALSE(m["version"].get<std::string>().empty());
+  EXPECT_NEAR(m["threshold"].get<double>(), set_->model.threshold, 1e-9);
+  EXPECT_EQ(m["features"]["set"], set_->model.features.name);
+  EXPECT_EQ(m["features"]["names"].get<std::vector<std::string>>(), set_->model.features.names);
+  EXPECT_EQ(m["follows"], false);
+
+  size_t wrong = 0;
+  for (size_t i = half; i < txs_->size(); ++i) {
+    CheckScore(Parse(Post(client, "/v1/predict", TxJson((*txs_)[i]))), &wrong);
+  }
+  EXPECT_EQ(wrong, 0u);
+}
+
+// The value of the series `name{labels}` in Prometheus text, or -1 when absent.
+double SeriesValue(const std::string& text, const std::string& series) {
+  const std::string prefix = series + " ";
+  size_t pos = 0;
+  while ((pos = text.find(prefix, pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') return std::stod(text.substr(pos + prefix.size()));
+    pos += prefix.size();
+  }
+  return -1;
+}
+
+// (f) /metrics counts the requests by route and code, the predictions by outcome, the model.
+TEST_F(ServeTest, MetricsCountRequests) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  int frauds = 0;
+  for (size_t i = 0; i < 40; ++i) {
+    const json got = Parse(Post(client, "/v1/predict", TxJson((*txs_)[i])));
+    frauds += got["is_fraud"].get<bool>();
+  }
+  for (int i = 0; i < 3; ++i) Post(client, "/v1/predict", "{");
+  client.Get("/healthz");
+  client.Get("/nowhere/1");
+  client.Get("/nowhere/2");
+  const auto scraped = client.Get("/metrics");
+  ASSERT_TRUE(scraped);
+  EXPECT_EQ(scraped->status, 200);
+  EXPECT_NE(scraped->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+  const std::string& text = scraped->body;
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_requests_total{route="/v1/predict",code="200"})"), 40)
+      << text;
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_requests_total{route="/v1/predict",code="400"})"), 3);
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_requests_total{route="/healthz",code="200"})"), 1);
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_requests_total{route="other",code="404"})"), 2);
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_request_duration_seconds_count{route="/v1/predict"})"),
+            43);
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_predictions_total{outcome="fraud"})"), frauds);
+  EXPECT_EQ(SeriesValue(text, R"(fraudstream_predictions_total{outcome="legit"})"), 40 - frauds);
+  const json models = Parse(client.Get("/v1/models"));
+  EXPECT_EQ(SeriesValue(text, fmt::format(R"(fraudstream_model_info{{name="{}",version="{}"}})",
+                                          set_->model.dir,
+                                          models["models"][0]["version"].get<std::string>())),
+            1);
+  EXPECT_GT(SeriesValue(text, "process_resident_memory_bytes"), 0);
+  // No URL in a label: the unknown paths are "other".
+  EXPECT_EQ(text.find("/nowhere"), std::string::npos);
+}
+
+// (g) Hot reload: the alias moves; POST /v1/reload (and then the periodic refresh) serve the
+// new version while four clients keep posting; none of their requests fails.
+TEST_F(ServeTest, FollowsTheAliasWithoutFailingRequests) {
+  auto test_store = TestStore::Create("sqlite");
+  ASSERT_TRUE(test_store.ok()) << test_store.status();
+  auto store = (*test_store)->Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  ModelRegistry registry(**store);
+  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = set_->model.dir}).ok());
+  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = set_->model.dir}).ok());
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
+
+  auto server_store = (*test_store)->Open();
+  ASSERT_TRUE(server_store.ok()) << server_store.status();
+  auto live = LiveModel::FromRegistry(*std::move(server_store), "fraud@Production",
+                                      {.refresh_interval_ms = 0});
+  ASSERT_TRUE(live.ok()) << live.status();
+  auto started = ScoringServer::Start({.host = "127.0.0.1",
+                                       .port = 0,
+                                       .threads = 8,
+                                       .token = "t0k",
+                                       .refresh_ms = 0,
+                                       .keep_alive_timeout_s = 1});
+  ASSERT_TRUE(started.ok()) << started.status();
+  ScoringServer& server = **started;
+  ASSERT_TRUE(server.Load(std::move(*live), {}).ok());
+
+  std::atomic<bool> stop = false;
+  std::atomic<int> failures = 0, requests = 0;
+  std::mutex seen_mutex;
+  std::map<std::string, int> versions_seen;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      httplib::Client client = Connect(server.port());
+      for (size_t i = t; !stop.load(); i = (i + 4) % txs_->size()) {
+        const auto r =
+            client.Post("/v1/predict", WithDryRun(TxJson((*txs_)[i])), "application/json");
+        ++requests;
+        if (!r || r->status != 200) {
+          ++failures;
+          continue;
+        }
+        const json body = json::parse(r->body, nullptr, false);
+        std::lock_guard lock(seen_mutex);
+        ++versions_seen[body.value("model_version", "?")];
+      }
+    });
+  }
+  httplib::Client admin = Connect(server.port());
+  const httplib::Headers token = {{"Authorization", "Bearer t0k"}};
+  auto version_now = [&] {
+    return Parse(Post(admin, "/v1/predict", WithDryRun(TxJson((*txs_)[0]))))["model_version"];
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(version_now(), "1");
+  auto reload = admin.Post("/v1/reload", token, "", "application/json");
+  ASSERT_TRUE(reload);
+  EXPECT_EQ(Parse(reload)["reloaded"], false);
+
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 2).ok());
+  EXPECT_EQ(version_now(), "1");  // refresh_ms 0: only on request
+  reload = admin.Post("/v1/reload", token, "", "application/json");
+  ASSERT_TRUE(reload);
+  const json reloaded = Parse(reload);
+  EXPECT_EQ(reloaded["reloaded"], true) << reloaded.dump();
+  EXPECT_EQ(reloaded["model_version"], "2");
+  EXPECT_EQ(reloaded["previous_version"], "1");
+  EXPECT_EQ(version_now(), "2");
+  EXPECT_EQ(Parse(admin.Get("/v1/models"))["models"][0]["version"], "2");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  stop = true;
+  for (std::thread& c : clients) c.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(requests.load(), 20);
+  EXPECT_GT(versions_seen["1"], 0);
+  EXPECT_GT(versions_seen["2"], 0);
+  const std::string metrics = admin.Get("/metrics")->body;
+  EXPECT_EQ(SeriesValue(metrics, R"(fraudstream_model_info{name="fraud",version="2"})"), 1);
+  EXPECT_EQ(SeriesValue(metrics, R"(fraudstream_model_info{name="fraud",version="1"})"), 0);
+  server.Stop();
+
+  // The periodic refresh follows the alias back without a request.
+  auto periodic_store = (*test_store)->Open();
+  ASSERT_TRUE(periodic_store.ok());
+  auto followed = LiveModel::FromRegistry(*std::move(periodic_store), "fraud@Production",
+                                          {.refresh_interval_ms = 0});
+  ASSERT_TRUE(followed.ok()) << followed.status();
+  auto periodic = ScoringServer::Start({.host = "127.0.0.1", .port = 0, .refresh_ms = 50});
+  ASSERT_TRUE(periodic.ok());
+  ASSERT_TRUE((*periodic)->Load(std::move(*followed), {}).ok());
+  httplib::Client client = Connect((*periodic)->port());
+  EXPECT_EQ(Parse(Post(client, "/v1/predict", WithDryRun(TxJson((*txs_)[0]))))["model_version"],
+            "2");
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
+  std::string version;
+  for (int i = 0; i < 100 && version != "1"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    version = Parse(Post(client, "/v1/predict", WithDryRun(TxJson((*txs_)[0]))))["model_version"];
+  }
+  EXPECT_EQ(version, "1");
+}
+
+// Stop() lets a request in flight finish and then refuses new connections.
+TEST_F(ServeTest, StopsCleanly) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  const int port = server->port();
+  httplib::Client client = Connect(port);
+  EXPECT_EQ(client.Get("/healthz")->status, 200);
+  server->Stop();
+  server->Stop();  // idempotent
+  httplib::Client after = Connect(port);
+  after.set_connection_timeout(1);
+  EXPECT_FALSE(after.Get("/healthz"));
+}
+
+}  // namespace
+}  // namespace fraud
