@@ -44,12 +44,12 @@ PROM = os.path.join(ROOT, "deploy", "prometheus")
 BINARY = None  # set in main()
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
-# The flag that sets each long-running command's HTTP port, and the source file whose
-# http.Get/Post routes that port serves.
+# The flags that set each long-running command's HTTP port and address, and the source file
+# whose http.Get/Post routes that port serves.
 PORT_FLAGS = {
-    "serve": ("--port", "src/serve/server.cc"),
-    "stream": ("--metrics-port", "src/metrics/metrics_server.cc"),
-    "monitor": ("--metrics-port", "src/metrics/metrics_server.cc"),
+    "serve": ("--port", "--host", "src/serve/server.cc"),
+    "stream": ("--metrics-port", "--metrics-host", "src/metrics/metrics_server.cc"),
+    "monitor": ("--metrics-port", "--metrics-host", "src/metrics/metrics_server.cc"),
 }
 HELP_CACHE = {}
 
@@ -303,7 +303,7 @@ class Manifests(unittest.TestCase):
             if not args or args[0] not in PORT_FLAGS:
                 continue
             command = args[0]
-            flag, source = PORT_FLAGS[command]
+            flag, host_flag, source = PORT_FLAGS[command]
             where = f"{fname} ({c['name']})"
             given = parse_args(where, command, args[1:])
             self.assertIn(flag, given, f"{where}: `{command}` without {flag}: nothing to probe "
@@ -312,11 +312,10 @@ class Manifests(unittest.TestCase):
             routes = served_routes(source)
             declared = [p["containerPort"] for p in c.get("ports", [])]
             self.assertIn(port, declared, f"{where}: {flag} {port} but containerPorts {declared}")
-            if command == "serve":
-                host = (given.get("--host") or [help_for("serve").options["--host"][2]])[-1]
-                self.assertNotIn(host, ("127.0.0.1", "localhost", "::1", None),
-                                 f"{where}: serve listens on {host}; probes and the Service "
-                                 f"reach the pod's IP (pass --host 0.0.0.0)")
+            host = (given.get(host_flag) or [help_for(command).options[host_flag][2]])[-1]
+            self.assertNotIn(host, ("127.0.0.1", "localhost", "::1", None),
+                             f"{where}: {command} listens on {host}; probes, the Service and "
+                             f"Prometheus reach the pod's IP (pass {host_flag} 0.0.0.0)")
             probes = {k: c[k] for k in ("readinessProbe", "livenessProbe", "startupProbe")
                       if k in c}
             self.assertIn("livenessProbe", probes, f"{where}: no livenessProbe")
