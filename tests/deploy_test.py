@@ -246,8 +246,9 @@ class Manifests(unittest.TestCase):
                 parse_args(where, args[0], args[1:])
 
     def test_variables_and_config_references_resolve(self):
-        config = {d["metadata"]["name"]: set((d.get("data") or {}).keys())
-                  for _, d in docs_of("ConfigMap")}
+        config_values = {d["metadata"]["name"]: d.get("data") or {}
+                         for _, d in docs_of("ConfigMap")}
+        config = {name: set(data) for name, data in config_values.items()}
         claims = {d["metadata"]["name"] for _, d in docs_of("PersistentVolumeClaim")}
         readme = read(os.path.join(ROOT, "deploy", "README.md"))
         for fname, doc, tmpl, c in containers():
@@ -287,6 +288,15 @@ class Manifests(unittest.TestCase):
                     self.assertIn(v["secret"]["secretName"], readme,
                                   f"{fname}: Secret {v['secret']['secretName']} is not "
                                   f"documented in deploy/README.md")
+            # The registry stores artifacts by absolute path (file://ROOT/...), so every pod
+            # mounts the artifacts volume at the one FRAUDSTREAM_ARTIFACT_ROOT.
+            root = env.get("FRAUDSTREAM_ARTIFACT_ROOT")
+            if root is not None:
+                ref = root.get("valueFrom", {}).get("configMapKeyRef")
+                path = config_values[ref["name"]][ref["key"]] if ref else root.get("value")
+                self.assertIn(path.rstrip("/"),
+                              [m["mountPath"].rstrip("/") for m in c.get("volumeMounts", [])],
+                              f"{where}: FRAUDSTREAM_ARTIFACT_ROOT {path} is not a mounted volume")
             # A file given to a flag (--token-file, --kafka-config...) lies in a mounted volume.
             for flag in ("--token-file", "--kafka-config", "--warm-up"):
                 args = [str(a) for a in c.get("args", [])]
