@@ -17,7 +17,10 @@ would only reveal at run time:
     the API Deployment; Services and PodDisruptionBudgets select existing pods;
   * prometheus.yml loads rules.yml, passes `promtool check config` (Debian's promtool has no
     Kubernetes discovery, so that job is checked with a static target in its place), and the
-    job names rules.yml alerts on are the ones the scrape config produces;
+    job names rules.yml alerts on are the ones the scrape config produces; every metric and
+    label value the rules match is exported by src/ (an alert on a series nobody exports
+    would never fire); every alert has a severity, annotations, `for:`, a test where it fires,
+    one where it stays quiet, and a runbook line in deploy/README.md;
   * the Dockerfile's runtime stage is Debian 12, runs as a non-root user, exposes the ports,
     has ENTRYPOINT fraudstream, and installs packages that exist in apt (`apt-cache show`) and
     that provide every shared library the binary needs (`dpkg -S`).
@@ -473,6 +476,40 @@ class Prometheus(unittest.TestCase):
         for job in named:
             self.assertIn(job, jobs, f"rules.yml alerts on job {job}, which the scrape config "
                           f"does not produce (it produces {sorted(jobs)})")
+
+    def test_rules_use_metrics_and_label_values_the_binary_exports(self):
+        # An alert on a series nobody exports never fires: every fraudstream_* name in
+        # rules.yml must be a string literal in src/ (metrics.h's GetCounter/GetGauge/
+        # GetHistogram take names as literals), and each label value it matches with = a
+        # literal of a file that exports that metric.
+        files = []  # the string literals of each source file
+        for dirpath, _, names in os.walk(os.path.join(ROOT, "src")):
+            for n in names:
+                if n.endswith((".cc", ".h")) and not n.endswith("_test.cc"):
+                    text = read(os.path.join(dirpath, n))
+                    files.append(set(re.findall(r'"([^"\\\n]*)"', text)))
+        every = set().union(*files)
+
+        def exported(name):
+            return name if name in every else re.sub(r"_(bucket|sum|count)$", "", name)
+
+        rules = yaml.safe_load(read(os.path.join(PROM, "rules.yml")))
+        checked = 0
+        for expr in (r["expr"] for g in rules["groups"] for r in g["rules"]):
+            for name in re.findall(r"(?<![:\w])(fraudstream_\w+)", expr):
+                self.assertTrue(exported(name) in every,
+                                f"rules.yml uses {name}, which nothing in src/ exports")
+                checked += 1
+            for name, sel in re.findall(r"(?<![:\w])(fraudstream_\w+)\{([^}]*)\}", expr):
+                for label, value in re.findall(r'(\w+)\s*=\s*"([^"]*)"', sel):
+                    if label == "job":
+                        continue
+                    self.assertTrue(any(exported(name) in f and label in f and value in f
+                                        for f in files),
+                                    f"rules.yml matches {name}{{{label}=\"{value}\"}}: no "
+                                    f"source file exporting {exported(name)} writes that label "
+                                    f"value")
+        self.assertGreater(checked, 10)
 
     def test_every_alert_has_severity_annotations_and_a_unit_test(self):
         rules = yaml.safe_load(read(os.path.join(PROM, "rules.yml")))
