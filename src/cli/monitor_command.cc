@@ -12,8 +12,10 @@
 
 #include "cli/commands.h"
 #include "cli/kafka_flags.h"
+#include "cli/metrics_flags.h"
 #include "core/status.h"
 #include "fmt/format.h"
+#include "monitor/lag_metrics.h"
 #include "monitor/lag_monitor.h"
 #include "nlohmann/json.hpp"
 
@@ -22,6 +24,7 @@ namespace {
 
 struct MonitorFlags {
   KafkaFlags kafka;
+  MetricsFlags metrics;
   MonitorOptions options;
   std::string interval = "1s";
   bool json = false;
@@ -112,6 +115,10 @@ absl::Status RunMonitor(MonitorFlags flags) {
   flags.options.kafka_settings = flags.kafka.settings;
   flags.options.kafka_config_file = flags.kafka.config_file;
   ASSIGN_OR_RETURN(auto monitor, LagMonitor::Create(flags.options));
+  MetricsRegistry registry;
+  LagMetrics lag_metrics(registry, flags.options.group, flags.options.topic);
+  ASSIGN_OR_RETURN(const std::unique_ptr<MetricsServer> metrics,
+                   StartMetricsServer(flags.metrics, registry, "monitor"));
   using Steady = std::chrono::steady_clock;
   const Steady::time_point start = Steady::now();
   const auto period =
@@ -119,6 +126,7 @@ absl::Status RunMonitor(MonitorFlags flags) {
   int64_t slot = 0;
   for (int64_t n = 1; !g_stop.load(); ++n) {
     ASSIGN_OR_RETURN(const LagReport report, monitor->Sample());
+    lag_metrics.Publish(report);
     Print(flags.options, report, flags.json);
     if (flags.samples > 0 && n >= flags.samples) break;
     // Samples on a fixed schedule from the start; a slot missed while a query was slow is
@@ -155,6 +163,7 @@ void AddMonitorCommand(CLI::App& app, Action* action) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seconds", flags->seconds, "stop after this many seconds")
       ->check(CLI::NonNegativeNumber);
+  AddMetricsFlags(cmd, &flags->metrics);
   cmd->callback([flags, action] { *action = [flags] { return RunMonitor(*flags); }; });
 }
 

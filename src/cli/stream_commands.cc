@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/kafka_flags.h"
+#include "cli/metrics_flags.h"
 #include "cli/registry_common.h"
 #include "core/file.h"
 #include "core/progress.h"
@@ -149,6 +150,7 @@ absl::Status RunReplay(const ReplayFlags& flags) {
 
 struct StreamFlags {
   KafkaFlags kafka;
+  MetricsFlags metrics;
   RegistryFlags registry;
   std::string model;
   int64_t model_refresh_ms = 1000;
@@ -172,6 +174,10 @@ absl::Status RunStream(StreamFlags flags) {
     gethostname(host, sizeof(host) - 1);
     options.transactional_id = fmt::format("fraudstream-{}-{}-{}", options.group, host, getpid());
   }
+  MetricsRegistry registry;
+  ASSIGN_OR_RETURN(const std::unique_ptr<MetricsServer> metrics,
+                   StartMetricsServer(flags.metrics, registry, "stream"));
+  if (metrics != nullptr) options.metrics = &registry;
   ASSIGN_OR_RETURN(auto worker, StreamWorker::Create(options, live));
   std::fprintf(
       stderr, "fraudstream stream: %s -> %s (DLQ %s), group %s, model %s version %s%s%s\n",
@@ -311,6 +317,7 @@ void AddStreamCommand(CLI::App& app, Action* action) {
       ->capture_default_str();
   cmd->add_option("--idle-exit", o.idle_exit_seconds,
                   "stop after this many seconds without a message");
+  AddMetricsFlags(cmd, &flags->metrics);
   cmd->add_flag("--json", flags->json, "print the summary as JSON");
   cmd->callback([flags, action] { *action = [flags] { return RunStream(*flags); }; });
 }

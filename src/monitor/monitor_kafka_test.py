@@ -15,7 +15,10 @@ Checks:
     ERR, and monitor's lag equals the lag an independent client (python3-confluent-kafka)
     reads from the broker.
 Every status change has an alert event; every alert names a change from the status the
-previous sample showed. Exits 0 when every check passed; prints each failure.
+previous sample showed. Both processes run with `--metrics-port 0`: once caught up, the
+worker's /metrics counts every message sent as scored or invalid and shows no lag; at STOP,
+monitor's /metrics shows the same lag as the independent client, the partition STOP (3) and
+the group ERR (2). Exits 0 when every check passed; prints each failure.
 """
 
 import json
@@ -27,9 +30,11 @@ import tempfile
 import shutil
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stream"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(here, "..", "stream"), os.path.join(here, "..", "metrics")]
 import real_kafka_test as rk  # noqa: E402  (helpers: model, topics, worker, replay)
 from real_kafka_test import check, log  # noqa: E402
+from scrape import family, metrics_port, scrape  # noqa: E402
 
 MAX_RATE = 200
 INPUT_RATE = 400
@@ -43,7 +48,8 @@ class Monitor:
         with open(self.path, "w") as out, open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(
                 [bin_path, "monitor", "--brokers", brokers, "--group", group, "--topic", topic,
-                 "--interval", f"{int(INTERVAL_S * 1000)}ms", "--json", "--seconds", "120"],
+                 "--interval", f"{int(INTERVAL_S * 1000)}ms", "--json", "--seconds", "120",
+                 "--metrics-port", "0"],
                 stdout=out, stderr=err)
 
     def events(self):
@@ -125,7 +131,7 @@ def scenario(bin_path, tmp, brokers):
         data, model, _ = rk.make_model(bin_path, tmp, customers=100)
         monitor = Monitor(bin_path, tmp, brokers, group, topics["input"])
         worker = rk.Worker(bin_path, tmp, "worker", brokers, model, topics, group,
-                           extra=["--max-rate", str(MAX_RATE)])
+                           extra=["--max-rate", str(MAX_RATE), "--metrics-port", "0"])
         # 0. A few messages, so that the worker has joined and committed on every partition
         # before the test starts (a group join takes seconds).
         check(subprocess.run([bin_path, "replay", data, "--brokers", brokers, "--topic",
@@ -157,6 +163,27 @@ def scenario(bin_path, tmp, brokers):
             events = monitor.events()
             check(any(e["event"] == "alert" and "partition" not in e and e["from"] == "WARN"
                       and e["to"] == "OK" for e in events), "no group alert WARN -> OK")
+            # The worker's own figures: every message sent taken, no lag left (its lag gauge is
+            # refreshed once a second).
+            port = metrics_port(worker.err_path, worker.proc)
+            if check(port is not None, "no metrics address from the worker"):
+                deadline = time.time() + 5
+                while True:
+                    m = scrape(port)
+                    lags = family(m, "fraudstream_stream_lag_messages")
+                    if (lags and sum(lags.values()) == 0) or time.time() > deadline:
+                        break
+                    time.sleep(0.5)
+                taken = sum(family(m, "fraudstream_stream_messages_total").values())
+                scored = m.get('fraudstream_stream_messages_total{result="scored"}', -1)
+                check(taken == 50 + sent, f"worker /metrics: {taken} messages taken, sent "
+                                          f"{50 + sent}")
+                check(sum(family(m, "fraudstream_predictions_total").values()) == scored,
+                      f"worker /metrics: predictions {family(m, 'fraudstream_predictions_total')}"
+                      f" for {scored} scored")
+                check(len(lags) == 2 and sum(lags.values()) == 0,
+                      f"worker /metrics: lag {lags} after catching up")
+                log(f"worker /metrics: {taken:.0f} taken, lag {sum(lags.values()):.0f}")
             # Processing rate while a backlog was there (every partition committed, lag > 2 s of
             # work): the slope of the committed offsets.
             backlog = [s for s in events if s["event"] == "sample"
@@ -190,6 +217,24 @@ def scenario(bin_path, tmp, brokers):
             independent = rk.committed_lag(brokers, group, topics["input"])
             check(stop["lag"] == independent,
                   f"monitor's lag {stop['lag']}, the broker's {independent}")
+            port = metrics_port(monitor.err_path, monitor.proc)
+            if check(port is not None, "no metrics address from monitor"):
+                m = scrape(port)
+                labels = f'group="{group}",topic="{topics["input"]}"'
+                lags = family(m, "fraudstream_consumer_lag_messages")
+                statuses = family(m, "fraudstream_consumer_partition_status")
+                check(m.get(f"fraudstream_consumer_group_lag_messages{{{labels}}}") == independent,
+                      f"monitor /metrics: group lag "
+                      f"{m.get(f'fraudstream_consumer_group_lag_messages{{{labels}}}')}, "
+                      f"the broker's {independent}")
+                check(len(lags) == 2 and sum(lags.values()) == independent,
+                      f"monitor /metrics: partition lags {lags}, the broker's {independent}")
+                check(m.get(f"fraudstream_consumer_group_status{{{labels}}}") == 2,
+                      f"monitor /metrics: group status "
+                      f"{m.get(f'fraudstream_consumer_group_status{{{labels}}}')}, not ERR (2)")
+                check(3 in statuses.values(), f"monitor /metrics: no partition STOP (3): "
+                                              f"{statuses}")
+                log(f"monitor /metrics: lag {lags}, statuses {statuses}")
             check(any(e["event"] == "alert" and e.get("partition") is not None and e["to"] == "STOP"
                       for e in monitor.events()), "no partition alert to STOP")
         monitor.stop()

@@ -8,6 +8,7 @@
 // groups (unique names) and deletes its topics at the end.
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <librdkafka/rdkafka.h>
 
 #include <unistd.h>
@@ -25,6 +26,8 @@
 #include "core/strings.h"
 #include "core/testing.h"
 #include "fmt/format.h"
+#include "metrics/metrics.h"
+#include "metrics/metrics_server.h"
 #include "model/artifact.h"
 #include "model/testing.h"
 #include "nlohmann/json.hpp"
@@ -42,6 +45,14 @@ const std::vector<std::pair<std::string, std::string>> kBadLines = {
     {"900000003,2018-05-01 10:00:00,12", "wrong_field_count"},
     {"{\"transaction_id\": 900000004, \"tx_datetime\": ", "bad_json"},
 };
+
+// The value of one series in a Prometheus text (`name{labels}` exactly as rendered); NaN when
+// it is not there.
+double Sample(const std::string& text, const std::string& series) {
+  const size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return std::nan("");
+  return std::stod(text.substr(at + series.size() + 2));
+}
 
 class StreamTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -221,7 +232,13 @@ TEST_P(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
   EXPECT_EQ(replayed.acknowledged, replayed.sent);
   EXPECT_EQ(replayed.unparsed, static_cast<int64_t>(kBadLines.size()));
 
-  auto worker = StreamWorker::Create(WorkerOptions(), *model_);
+  // Served as `stream --metrics-port` does.
+  MetricsRegistry registry;
+  auto server = MetricsServer::Start("127.0.0.1", 0, registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  StreamOptions options = WorkerOptions();
+  options.metrics = &registry;
+  auto worker = StreamWorker::Create(options, *model_);
   ASSERT_TRUE(worker.ok()) << worker.status();
   std::atomic<bool> stop = false;
   ASSERT_TRUE((*worker)->Run(stop).ok());
@@ -250,6 +267,35 @@ TEST_P(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
     flagged += p["is_fraud"].get<bool>();
   }
   EXPECT_GT(flagged, 0u);
+  EXPECT_EQ(stats.flagged, static_cast<int64_t>(flagged));
+
+  // GET /metrics: the counters are what was scored, dead-lettered and flagged.
+  httplib::Client client("127.0.0.1", (*server)->port());
+  const auto scraped = client.Get("/metrics");
+  ASSERT_TRUE(scraped) << httplib::to_string(scraped.error());
+  ASSERT_EQ(scraped->status, 200);
+  const std::string& text = scraped->body;
+  const double predicted = static_cast<double>(expected_->size());
+  EXPECT_EQ(Sample(text, R"(fraudstream_stream_messages_total{result="scored"})"), predicted);
+  EXPECT_EQ(Sample(text, R"(fraudstream_stream_messages_total{result="invalid"})"),
+            static_cast<double>(kBadLines.size()));
+  EXPECT_EQ(Sample(text, R"(fraudstream_predictions_total{outcome="fraud"})"),
+            static_cast<double>(flagged));
+  EXPECT_EQ(Sample(text, R"(fraudstream_predictions_total{outcome="legit"})"),
+            predicted - static_cast<double>(flagged));
+  EXPECT_EQ(Sample(text, "fraudstream_stream_offset_resets_total"), 0);
+  EXPECT_EQ(Sample(text, "fraudstream_stream_latency_seconds_count"), predicted);
+  EXPECT_EQ(Sample(text, "fraudstream_batch_size_count"), static_cast<double>(stats.batches));
+  EXPECT_EQ(Sample(text, "fraudstream_batch_size_sum"), static_cast<double>(stats.consumed));
+  EXPECT_EQ(Sample(text, fmt::format(R"(fraudstream_model_info{{name="{}",version="{}"}})",
+                                     model_->dir, stats.model_version)),
+            1);
+  // Every message scored: nothing left in the one input partition.
+  EXPECT_EQ(
+      Sample(text,
+             fmt::format(R"(fraudstream_stream_lag_messages{{topic="{}",partition="0"}})", input_)),
+      0);
+  EXPECT_GT(Sample(text, "process_resident_memory_bytes"), 0);
 
   const std::vector<std::string> dlq = ReadTopic(brokers_, dlq_, kBadLines.size());
   ASSERT_EQ(dlq.size(), kBadLines.size());

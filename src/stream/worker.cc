@@ -18,6 +18,7 @@
 #include "data/row_parser.h"
 #include "fmt/compile.h"
 #include "fmt/format.h"
+#include "metrics/metrics.h"
 #include "model/forest.h"
 #include "nlohmann/json.hpp"
 #include "stream/stream_state.h"
@@ -58,6 +59,70 @@ std::string_view Key(const rd_kafka_message_t& m) {
                           : std::string_view(static_cast<const char*>(m.key), m.key_len);
 }
 
+// The worker's Prometheus series (StreamOptions::metrics), looked up once. The counters follow
+// StreamStats: each update adds what the stats gained since the previous one.
+struct WorkerMetrics {
+  explicit WorkerMetrics(MetricsRegistry& r, std::string topic)
+      : registry(r),
+        input_topic(std::move(topic)),
+        scored(Messages("scored")),
+        invalid(Messages("invalid")),
+        fraud(Predictions("fraud")),
+        legit(Predictions("legit")),
+        offset_resets(r.GetCounter("fraudstream_stream_offset_resets_total",
+                                   "Input partitions whose offset was reset (data loss).")),
+        batch_size(r.GetHistogram("fraudstream_batch_size", "Messages per micro-batch.",
+                                  {1, 10, 50, 100, 500, 1000, 2000, 5000, 10000})),
+        latency(r.GetHistogram(
+            "fraudstream_stream_latency_seconds",
+            "Message timestamp (producer or broker) to prediction produced, in seconds.",
+            LatencyBuckets())) {}
+
+  Counter& Messages(std::string_view result) {
+    return registry.GetCounter("fraudstream_stream_messages_total",
+                               "Input messages taken for scoring, by result (scored, or "
+                               "invalid: sent to the DLQ).",
+                               {{"result", std::string(result)}});
+  }
+  Counter& Predictions(std::string_view outcome) {
+    return registry.GetCounter("fraudstream_predictions_total",
+                               "Predictions produced, by outcome (score >= threshold: fraud).",
+                               {{"outcome", std::string(outcome)}});
+  }
+  Gauge& LagGauge(int32_t partition) {
+    return registry.GetGauge("fraudstream_stream_lag_messages",
+                             "Messages in this worker's input partitions not scored yet (log end "
+                             "minus next offset to score); 0 once a partition is handed over.",
+                             {{"topic", input_topic}, {"partition", std::to_string(partition)}});
+  }
+  // 1 for the model version scoring now, 0 for those it replaced.
+  void ModelServing(const std::string& name, const std::string& version) {
+    if (model_info != nullptr && name == model_name && version == model_version) return;
+    if (model_info != nullptr) model_info->Set(0);
+    model_info = &registry.GetGauge("fraudstream_model_info",
+                                    "The model scoring now (1) and those it replaced (0).",
+                                    {{"name", name}, {"version", version}});
+    model_info->Set(1);
+    model_name = name;
+    model_version = version;
+  }
+
+  MetricsRegistry& registry;
+  std::string input_topic;
+  Counter& scored;
+  Counter& invalid;
+  Counter& fraud;
+  Counter& legit;
+  Counter& offset_resets;
+  Histogram& batch_size;
+  Histogram& latency;
+  Gauge* model_info = nullptr;
+  std::string model_name, model_version;
+  std::map<int32_t, Gauge*> lag;  // the partitions reported so far
+  StreamStats reported;           // the stats as of the last update
+  int64_t lag_at = 0;             // when the lag was last updated
+};
+
 double Percentile(std::vector<float> values, double q) {
   if (values.empty()) return 0;
   const size_t k = std::min(values.size() - 1, static_cast<size_t>(q * values.size()));
@@ -92,8 +157,14 @@ struct StreamWorker::Impl {
   double tokens = 0;              // --max-rate: messages that may be taken now
   int64_t tokens_at = 0;          // when tokens was last refilled
 
+  std::unique_ptr<WorkerMetrics> metrics;  // when options.metrics is set
+
   Impl(const StreamOptions& o, std::shared_ptr<LiveModel> m)
-      : options(o), live(std::move(m)), serving(live->Current()) {}
+      : options(o), live(std::move(m)), serving(live->Current()) {
+    if (options.metrics != nullptr) {
+      metrics = std::make_unique<WorkerMetrics>(*options.metrics, options.input_topic);
+    }
+  }
 
   const ModelArtifact& model() const { return serving->artifact; }
 
@@ -371,6 +442,7 @@ struct StreamWorker::Impl {
     std::string value;
     char time[kDateTimeLength];
     char score[32];
+    int64_t flagged = 0;
     for (size_t i = 0; i < txs.size(); ++i) {
       const Transaction& tx = txs[i];
       const rd_kafka_message_t& m = *sources[i];
@@ -378,6 +450,7 @@ struct StreamWorker::Impl {
       const int64_t produced_ms = rd_kafka_message_timestamp(&m, &type);
       const double latency_ms = produced_ms > 0 ? static_cast<double>(now_ms - produced_ms) : 0.0;
       if (latencies_ms.size() < 1'000'000) latencies_ms.push_back(static_cast<float>(latency_ms));
+      if (metrics != nullptr) metrics->latency.Observe(latency_ms * 1e-3);
       FormatDateTime(tx.tx_datetime, time);
       value.clear();
       fmt::format_to(std::back_inserter(value),
@@ -387,8 +460,9 @@ struct StreamWorker::Impl {
       const std::to_chars_result scored =
           std::to_chars(score, score + sizeof(score), scores[i], std::chars_format::general, 9);
       value.append(score, scored.ptr);
-      value.append(scores[i] >= model().threshold ? R"(, "is_fraud": true)"
-                                                  : R"(, "is_fraud": false)");
+      const bool is_fraud = scores[i] >= model().threshold;
+      flagged += is_fraud;
+      value.append(is_fraud ? R"(, "is_fraud": true)" : R"(, "is_fraud": false)");
       value.append(middle);
       value.append(time, kDateTimeLength);
       fmt::format_to(std::back_inserter(value),
@@ -406,6 +480,7 @@ struct StreamWorker::Impl {
       }
     }
     stats.predicted += static_cast<int64_t>(txs.size());
+    stats.flagged += flagged;
     ++stats.batches;
     if (options.exactly_once) return CommitTransaction(*batch);
     pending.push_back(std::move(batch));
@@ -483,14 +558,13 @@ struct StreamWorker::Impl {
     return status;
   }
 
-  // The group's lag over this worker's partitions: log end (as of the last fetch) minus
-  // position. -1 before the first fetch.
-  int64_t Lag() const {
+  // Per assigned partition whose position and log end are known: log end (as of the last
+  // fetch) minus position.
+  std::map<int32_t, int64_t> PartitionLags() const {
+    std::map<int32_t, int64_t> lags;
     rd_kafka_topic_partition_list_t* assigned = nullptr;
-    if (rd_kafka_assignment(consumer->get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+    if (rd_kafka_assignment(consumer->get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return lags;
     rd_kafka_position(consumer->get(), assigned);
-    int64_t lag = 0;
-    bool known = false;
     for (int i = 0; i < assigned->cnt; ++i) {
       const rd_kafka_topic_partition_t& tp = assigned->elems[i];
       int64_t low = 0, high = 0;
@@ -500,11 +574,54 @@ struct StreamWorker::Impl {
           high < 0) {
         continue;
       }
-      lag += std::max<int64_t>(0, high - tp.offset);
-      known = true;
+      lags[tp.partition] = std::max<int64_t>(0, high - tp.offset);
     }
     rd_kafka_topic_partition_list_destroy(assigned);
-    return known ? lag : -1;
+    return lags;
+  }
+
+  // The group's lag over this worker's partitions. -1 before the first fetch.
+  int64_t Lag() const {
+    const std::map<int32_t, int64_t> lags = PartitionLags();
+    if (lags.empty()) return -1;
+    int64_t lag = 0;
+    for (const auto& [partition, partition_lag] : lags) lag += partition_lag;
+    return lag;
+  }
+
+  // StreamOptions::metrics: the counters by what the stats gained since the last call, the
+  // model serving, and at most once a second (or when `final`) the lag per partition, the
+  // messages fetched but not taken yet included.
+  void PublishMetrics(size_t batch_size, bool final) {
+    if (metrics == nullptr) return;
+    WorkerMetrics& m = *metrics;
+    StreamStats& last = m.reported;
+    m.scored.Inc(static_cast<double>(stats.predicted - last.predicted));
+    m.invalid.Inc(static_cast<double>(stats.dead_lettered - last.dead_lettered));
+    m.fraud.Inc(static_cast<double>(stats.flagged - last.flagged));
+    m.legit.Inc(
+        static_cast<double>((stats.predicted - stats.flagged) - (last.predicted - last.flagged)));
+    m.offset_resets.Inc(static_cast<double>(stats.offset_resets - last.offset_resets));
+    last.predicted = stats.predicted;
+    last.dead_lettered = stats.dead_lettered;
+    last.flagged = stats.flagged;
+    last.offset_resets = stats.offset_resets;
+    if (batch_size > 0) m.batch_size.Observe(static_cast<double>(batch_size));
+    m.ModelServing(serving->name, serving->version);
+
+    const int64_t now = Clock::Real().NowNanos();
+    if (!final && now - m.lag_at < 1'000'000'000) return;
+    m.lag_at = now;
+    std::map<int32_t, int64_t> lags = PartitionLags();
+    for (auto& [partition, lag] : lags) {
+      const auto it = held.find(partition);
+      if (it != held.end()) lag += static_cast<int64_t>(it->second.size());
+      if (!m.lag.contains(partition)) m.lag[partition] = &m.LagGauge(partition);
+    }
+    for (const auto& [partition, gauge] : m.lag) {
+      const auto it = lags.find(partition);
+      gauge->Set(it == lags.end() ? 0.0 : static_cast<double>(it->second));
+    }
   }
 
   // Takes held messages in event-time order across this worker's partitions (faults first,
@@ -722,6 +839,7 @@ struct StreamWorker::Impl {
       }
       if (!delivery_error.ok() && result.ok()) result = delivery_error;
       DrawProgress(selected.size());
+      PublishMetrics(selected.size(), /*final=*/false);
     }
     // Stop fetching, finish what is in flight, flush, store, commit.
     Drain(/*timeout_ms=*/30'000);
@@ -751,6 +869,7 @@ struct StreamWorker::Impl {
           fmt::format("commit of the input offsets failed: {}", rd_kafka_err2str(committed)));
     }
     if (committed == RD_KAFKA_RESP_ERR_NO_ERROR || options.exactly_once) Checkpoint();
+    PublishMetrics(0, /*final=*/true);
     rd_kafka_consumer_close(consumer->get());
     if (progress_at != 0) std::fputs("\r\033[K", stderr);
     stats.seconds = (clock.NowNanos() - start) * 1e-9;

@@ -39,6 +39,8 @@
 
 namespace fraud {
 
+class MetricsRegistry;
+
 struct StreamOptions {
   std::string brokers;
   std::string input_topic = kInputTopic;
@@ -67,11 +69,16 @@ struct StreamOptions {
   double idle_exit_seconds = 0;  // stop after this long without a message or an
                                  // assignment (0: never)
   bool progress = false;         // a progress line on stderr
+  // Prometheus series (metrics/metrics.h; names in src/stream/README.md), updated once per
+  // micro-batch and the lag once a second. Owned by the caller (who serves it, e.g. with
+  // metrics/metrics_server.h); it must outlive the worker. Null: none.
+  MetricsRegistry* metrics = nullptr;
 };
 
 struct StreamStats {
   int64_t consumed = 0;  // taken in event-time order: scored or dead-lettered
   int64_t predicted = 0;
+  int64_t flagged = 0;  // predictions with is_fraud true
   int64_t dead_lettered = 0;
   int64_t offset_resets = 0;
   int64_t batches = 0;
