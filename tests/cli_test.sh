@@ -31,7 +31,7 @@ expect() {
 
 expect 0 "version" -- "$bin" --version
 expect 0 "help" -- "$bin" --help
-for cmd in generate clean features train evaluate predict broker replay stream; do
+for cmd in generate clean features train evaluate predict broker replay stream serve; do
   expect 0 "$cmd --help" -- "$bin" "$cmd" --help
 done
 expect 2 "no command" -- "$bin"

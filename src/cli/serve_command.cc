@@ -38,9 +38,6 @@ absl::Status RunServe(ServeFlags flags) {
   // Listening first: /healthz answers and /readyz says 503 while the model and the warm-up
   // history load.
   ASSIGN_OR_RETURN(std::unique_ptr<ScoringServer> server, ScoringServer::Start(flags.options));
-  std::fprintf(stderr, "fraudstream serve: listening on %s:%d (%d threads)%s\n",
-               flags.options.host.c_str(), server->port(), flags.options.threads,
-               flags.options.token.empty() ? "; no --token-file: admin routes answer 403" : "");
   ASSIGN_OR_RETURN(const std::shared_ptr<LiveModel> live,
                    OpenLiveModel(flags.model, flags.registry, flags.options.refresh_ms));
   std::vector<Transaction> history;
@@ -49,12 +46,15 @@ absl::Status RunServe(ServeFlags flags) {
   }
   RETURN_IF_ERROR(server->Load(live, history));
   const std::shared_ptr<const LoadedModel> model = live->Current();
-  std::fprintf(stderr, "fraudstream serve: ready: model %s version %s%s%s\n", model->name.c_str(),
-               model->version.c_str(),
+  std::fprintf(stderr,
+               "fraudstream serve: ready on %s:%d (%d threads), model %s version %s%s%s%s\n",
+               flags.options.host.c_str(), server->port(), flags.options.threads,
+               model->name.c_str(), model->version.c_str(),
                live->follows() ? fmt::format(" (following {})", live->reference()).c_str() : "",
                history.empty()
                    ? ""
-                   : fmt::format(", state warmed up with {} transactions", history.size()).c_str());
+                   : fmt::format(", state warmed up with {} transactions", history.size()).c_str(),
+               flags.options.token.empty() ? "; no --token-file: admin routes answer 403" : "");
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::fprintf(stderr, "fraudstream serve: stopping: finishing the requests in flight\n");
   server->Stop();

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "core/time.h"
 #include "data/layout.h"
 #include "data/row_parser.h"
 #include "fmt/format.h"
@@ -107,16 +108,14 @@ absl::StatusOr<std::vector<std::string_view>> ElementTexts(const simdjson::padde
   return texts;
 }
 
-}  // namespace
-
-absl::StatusOr<PredictRequest> ParsePredictRequest(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return Invalid(
-        "empty body: expected a JSON object (one transaction, or "
-        "{\"transactions\": [...]})");
-  }
+// The body as a JSON object; `expected` says what it should hold.
+absl::StatusOr<dom::object> ParseObject(const simdjson::padded_string& padded,
+                                        std::string_view expected) {
   thread_local dom::parser parser;
-  const simdjson::padded_string padded(body);
+  if (std::string_view(padded.data(), padded.size()).find_first_not_of(" \t\r\n") ==
+      std::string_view::npos) {
+    return Invalid(fmt::format("empty body: expected a JSON object ({})", expected));
+  }
   dom::element root;
   if (const simdjson::error_code error = parser.parse(padded).get(root)) {
     return Invalid(fmt::format("malformed JSON: {}", simdjson::error_message(error)));
@@ -124,10 +123,17 @@ absl::StatusOr<PredictRequest> ParsePredictRequest(std::string_view body) {
   dom::object object;
   if (root.get_object().get(object)) {
     return Invalid(
-        fmt::format("expected a JSON object (one transaction, or "
-                    "{{\"transactions\": [...]}}), got {}",
-                    TypeName(root.type())));
+        fmt::format("expected a JSON object ({}), got {}", expected, TypeName(root.type())));
   }
+  return object;
+}
+
+}  // namespace
+
+absl::StatusOr<PredictRequest> ParsePredictRequest(std::string_view body) {
+  const simdjson::padded_string padded(body);
+  ASSIGN_OR_RETURN(const dom::object object,
+                   ParseObject(padded, "one transaction, or {\"transactions\": [...]}"));
   PredictRequest request;
   dom::element transactions;
   for (const dom::key_value_pair field : object) {
@@ -174,6 +180,59 @@ absl::StatusOr<PredictRequest> ParsePredictRequest(std::string_view body) {
                                      &request.transactions[i]));
   }
   return request;
+}
+
+absl::StatusOr<std::vector<LabelUpdate>> ParseLabelsRequest(std::string_view body) {
+  const simdjson::padded_string padded(body);
+  ASSIGN_OR_RETURN(const dom::object object, ParseObject(padded, "{\"labels\": [...]}"));
+  dom::array labels;
+  if (object["labels"].get_array().get(labels)) {
+    return Invalid("labels: missing, or not an array of label objects");
+  }
+  if (labels.size() == 0) return Invalid("labels: empty, expected at least one label");
+  if (labels.size() > kMaxBatchTransactions) {
+    return Invalid(fmt::format("labels: {} labels, at most {} in one request", labels.size(),
+                               kMaxBatchTransactions));
+  }
+  std::vector<LabelUpdate> out;
+  out.reserve(labels.size());
+  for (const dom::element element : labels) {
+    const size_t i = out.size();
+    dom::object label;
+    if (element.get_object().get(label)) {
+      return Invalid(
+          fmt::format("labels[{}]: expected a label object, got {}", i, TypeName(element.type())));
+    }
+    int64_t values[3];
+    const char* names[3] = {"transaction_id", "terminal_id", "tx_fraud"};
+    for (int k = 0; k < 3; ++k) {
+      dom::element value;
+      if (label[names[k]].get(value)) {
+        return Invalid(fmt::format("labels[{}].{}: missing", i, names[k]));
+      }
+      if (value.get_int64().get(values[k]) || values[k] < 0) {
+        return Invalid(fmt::format("labels[{}].{}: expected an integer >= 0, got {}", i, names[k],
+                                   TypeName(value.type())));
+      }
+    }
+    if (values[2] > 1) {
+      return Invalid(fmt::format("labels[{}].tx_fraud: expected 0 or 1, got {}", i, values[2]));
+    }
+    std::string_view datetime;
+    if (label["tx_datetime"].get_string().get(datetime)) {
+      return Invalid(fmt::format(
+          "labels[{}].tx_datetime: missing, or not a string \"YYYY-MM-DD HH:MM:SS\"", i));
+    }
+    LabelUpdate update{.transaction_id = TransactionId(values[0]),
+                       .terminal_id = TerminalId(values[1]),
+                       .tx_fraud = static_cast<int8_t>(values[2])};
+    if (ParseDateTime(datetime, &update.tx_datetime) != DateTimeParse::kOk) {
+      return Invalid(
+          fmt::format("labels[{}].tx_datetime is not valid: '{}'", i, datetime.substr(0, 40)));
+    }
+    out.push_back(update);
+  }
+  return out;
 }
 
 }  // namespace fraud

@@ -46,4 +46,18 @@ struct PredictRequest {
 
 absl::StatusOr<PredictRequest> ParsePredictRequest(std::string_view body);
 
+// The body of POST /v1/labels (admin): labels that arrived after the transactions were scored
+// (chargebacks, confirmations; DESIGN §7's transaction-labels), found in the terminal windows
+// by terminal, event time and id:
+//   {"labels": [{"transaction_id": 7, "terminal_id": 3156,
+//                "tx_datetime": "2018-04-01 00:00:31", "tx_fraud": 1}, ...]}
+// Ids are JSON integers >= 0, tx_fraud 0 or 1. Errors as ParsePredictRequest's.
+struct LabelUpdate {
+  TransactionId transaction_id;
+  TerminalId terminal_id;
+  int64_t tx_datetime = 0;
+  int8_t tx_fraud = 0;
+};
+absl::StatusOr<std::vector<LabelUpdate>> ParseLabelsRequest(std::string_view body);
+
 }  // namespace fraud

@@ -1,4 +1,5 @@
-// libFuzzer entry point for ParsePredictRequest (the body of POST /v1/predict). Built with
+// libFuzzer entry point for ParsePredictRequest and ParseLabelsRequest (the bodies of POST
+// /v1/predict and /v1/labels). Built with
 // clang++ -fsanitize=fuzzer,address,undefined by the request_parser_fuzz test (CMakeLists.txt),
 // which runs it briefly over the seed corpus in fuzz_corpus/. Any crash, sanitizer report,
 // or an error without a message fails it.
@@ -22,5 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
              request.status().code() != absl::StatusCode::kInvalidArgument) {
     std::abort();
   }
+  const absl::StatusOr<std::vector<fraud::LabelUpdate>> labels = fraud::ParseLabelsRequest(body);
+  if (labels.ok() ? labels->empty() : labels.status().message().empty()) std::abort();
   return 0;
 }

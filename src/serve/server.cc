@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -110,6 +111,12 @@ absl::StatusOr<std::unique_ptr<ScoringServer>> ScoringServer::Start(ServeOptions
   s->http_->set_keep_alive_max_count(1'000'000);
   s->http_->set_keep_alive_timeout(s->options_.keep_alive_timeout_s);
   s->http_->set_tcp_nodelay(true);
+  // SO_REUSEADDR only (as metrics/metrics_server.cc): httplib's default adds SO_REUSEPORT, with
+  // which a second process binds the same port and takes half of the requests.
+  s->http_->set_socket_options([](int socket) {
+    const int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s->AddRoutes();
   const std::string& host = s->options_.host;
   if (s->options_.port == 0) {
@@ -316,8 +323,12 @@ void ScoringServer::AddRoutes() {
       });
 
   http.Post("/v1/predict",
-            [this](const httplib::Request& req, httplib::Response& res) { Predict(req, res); });
+            [this](const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& content) { Predict(req, res, content); });
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) { Models(res); });
+  http.Post("/v1/labels",
+            [this](const httplib::Request& req, httplib::Response& res,
+                   const httplib::ContentReader& content) { Labels(req, res, content); });
   http.Post("/v1/reload",
             [this](const httplib::Request& req, httplib::Response& res) { Reload(req, res); });
   http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -335,7 +346,34 @@ void ScoringServer::AddRoutes() {
   });
 }
 
-void ScoringServer::Predict(const httplib::Request& req, httplib::Response& res) {
+bool ScoringServer::ReadBody(const httplib::ContentReader& content, httplib::Response& res,
+                             std::string* body) const {
+  bool too_big = false;
+  const bool read = content([&](const char* data, size_t size) {
+    if (body->size() + size > options_.max_body_bytes) {
+      too_big = true;
+      return false;  // stop reading: the rest of a chunked body is never buffered
+    }
+    body->append(data, size);
+    return true;
+  });
+  if (too_big || res.status == 413) {
+    res.set_header("Connection", "close");  // the unread rest of the body cannot be skipped
+    SetError(res, 413, fmt::format("request body over {} bytes", options_.max_body_bytes));
+    return false;
+  }
+  if (!read) {
+    res.set_header("Connection", "close");
+    SetError(res, 400, "the request body could not be read");
+    return false;
+  }
+  return true;
+}
+
+void ScoringServer::Predict(const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& content) {
+  std::string body_in;
+  if (!ReadBody(content, res, &body_in)) return;
   const std::shared_ptr<const LoadedModel> model = serving_.load();
   if (model == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
   if (!IsJson(req.get_header_value("Content-Type"))) {
@@ -352,7 +390,7 @@ void ScoringServer::Predict(const httplib::Request& req, httplib::Response& res)
       return SetError(res, 400, fmt::format("explain: expected true or false, got '{}'", value));
     }
   }
-  absl::StatusOr<PredictRequest> request = ParsePredictRequest(req.body);
+  absl::StatusOr<PredictRequest> request = ParsePredictRequest(body_in);
   if (!request.ok()) return SetError(res, 400, std::string(request.status().message()));
   const std::vector<Transaction>& txs = request->transactions;
 
@@ -473,6 +511,31 @@ void ScoringServer::Reload(const httplib::Request& req, httplib::Response& res) 
                   R"("previous_version": {}}})",
                   *moved, Quote(now->name), Quote(now->version), Quote(before->version)),
       kJson);
+}
+
+void ScoringServer::Labels(const httplib::Request& req, httplib::Response& res,
+                           const httplib::ContentReader& content) {
+  std::string body_in;
+  if (!ReadBody(content, res, &body_in)) return;
+  if (!Authorized(req, res)) return;
+  if (serving_.load() == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
+  if (!IsJson(req.get_header_value("Content-Type"))) {
+    return SetError(res, 415,
+                    fmt::format("Content-Type must be application/json, got '{}'",
+                                req.get_header_value("Content-Type")));
+  }
+  const absl::StatusOr<std::vector<LabelUpdate>> labels = ParseLabelsRequest(body_in);
+  if (!labels.ok()) return SetError(res, 400, std::string(labels.status().message()));
+  int64_t applied = 0;
+  {
+    std::unique_lock lock(state_mutex_);
+    for (const LabelUpdate& l : *labels) {
+      applied += state_->SetLabel(l.transaction_id, l.terminal_id, l.tx_datetime, l.tx_fraud);
+    }
+  }
+  res.set_content(fmt::format(R"({{"applied": {}, "not_found": {}}})", applied,
+                              static_cast<int64_t>(labels->size()) - applied),
+                  kJson);
 }
 
 }  // namespace fraud

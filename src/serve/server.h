@@ -20,6 +20,8 @@
 //   GET  /readyz                     200 once a model is loaded, else 503
 //   GET  /metrics                    Prometheus text (metrics/metrics.h)
 //   POST /v1/reload                  admin: asks the registry now; needs the bearer token
+//   POST /v1/labels                  admin: {"labels": [...]} that arrived later (chargebacks)
+//                                    into the terminal windows (request_parser.h)
 // Every error answer is JSON {"error": "..."}: 400 bad request body, 401 missing or wrong
 // token, 403 admin routes without a configured token, 404 unknown route, 413 body over
 // max_body_bytes, 415 a Content-Type other than application/json, 503 not ready.
@@ -52,6 +54,7 @@
 #include "registry/live_model.h"
 
 namespace httplib {
+class ContentReader;
 class Server;
 struct Request;
 struct Response;
@@ -96,7 +99,16 @@ class ScoringServer {
 
   explicit ScoringServer(ServeOptions options);
   void AddRoutes();
-  void Predict(const httplib::Request& req, httplib::Response& res);
+  // Reads the body itself, at most max_body_bytes (httplib bounds Content-Length bodies, not
+  // chunked ones).
+  void Predict(const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& content);
+  // POST /v1/labels (admin): labels that arrived later, into the terminal windows.
+  void Labels(const httplib::Request& req, httplib::Response& res,
+              const httplib::ContentReader& content);
+  // The body, at most max_body_bytes; false with the error answer set.
+  bool ReadBody(const httplib::ContentReader& content, httplib::Response& res,
+                std::string* body) const;
   void Models(httplib::Response& res) const;
   void Reload(const httplib::Request& req, httplib::Response& res);
   // false (and the response set) when the request may not use an admin route.

@@ -304,6 +304,20 @@ TEST_F(ServeTest, RejectsBadInputWithJsonErrors) {
   while (huge.size() <= (size_t{1} << 20)) huge += good + ", ";
   huge += good + "]}";
   ExpectError(Post(client, "/v1/predict", huge), 413, "request body over 1048576 bytes");
+  // The same without a Content-Length (chunked): refused once 1 MiB has been read.
+  httplib::Client chunked = Connect(server->port());
+  ExpectError(chunked.Post(
+                  "/v1/predict",
+                  [&huge](size_t offset, httplib::DataSink& sink) {
+                    if (offset >= huge.size()) {
+                      sink.done();
+                      return true;
+                    }
+                    return sink.write(huge.data() + offset,
+                                      std::min<size_t>(65536, huge.size() - offset));
+                  },
+                  "application/json"),
+              413, "request body over 1048576 bytes");
   ExpectError(client.Get("/v1/nothing"), 404, "no route GET /v1/nothing");
   ExpectError(client.Get("/v1/predict"), 404, "no route GET /v1/predict");
 
@@ -349,6 +363,51 @@ TEST_F(ServeTest, ReloadNeedsTheToken) {
   const json body = Parse(ok);
   EXPECT_EQ(body["reloaded"], false);  // a directory never moves
   EXPECT_EQ(body["model"], set_->model.dir);
+}
+
+// POST /v1/labels (admin): a label arriving after its transaction was scored reaches the
+// terminal windows once the delay has passed, as the stream's transaction-labels do.
+TEST_F(ServeTest, LabelsArrivingLaterReachTheTerminalWindows) {
+  ServeOptions options;
+  options.token = "t";
+  auto server = StartWithModel(options);
+  ASSERT_NE(server, nullptr);
+  httplib::Client client = Connect(server->port());
+  // A terminal and customers of their own, far from the data set's ids.
+  Transaction scored = (*txs_)[0];
+  scored.transaction_id = TransactionId(900'000'001);
+  scored.terminal_id = TerminalId(900'001);
+  scored.customer_id = CustomerId(900'002);
+  scored.tx_fraud = kAbsentLabel;
+  ASSERT_EQ(Post(client, "/v1/predict", TxJson(scored))->status, 200);
+  Transaction later = scored;  // 8 days on: the first one is in the 7-day window after the delay
+  later.transaction_id = TransactionId(900'000'002);
+  later.customer_id = CustomerId(900'003);
+  later.tx_datetime += 8 * kSecondsPerDay;
+  auto terminal_risk = [&] {
+    const json got = Parse(Post(client, "/v1/predict?explain=true", WithDryRun(TxJson(later))));
+    EXPECT_EQ(got["features"]["TERMINAL_ID_NB_TX_7DAY_WINDOW"], 1) << got.dump();
+    return got["features"]["TERMINAL_ID_RISK_7DAY_WINDOW"].get<double>();
+  };
+  EXPECT_EQ(terminal_risk(), 0);
+
+  const std::string labels = fmt::format(
+      R"({{"labels": [{{"transaction_id": 900000001, "terminal_id": 900001, )"
+      R"("tx_datetime": "{}", "tx_fraud": 1}}, {{"transaction_id": 5, "terminal_id": 900001, )"
+      R"("tx_datetime": "{}", "tx_fraud": 1}}]}})",
+      FormatDateTime(scored.tx_datetime), FormatDateTime(scored.tx_datetime));
+  ExpectError(Post(client, "/v1/labels", labels), 401, "missing Authorization");
+  EXPECT_EQ(terminal_risk(), 0);
+  const httplib::Headers token = {{"Authorization", "Bearer t"}};
+  ExpectError(client.Post("/v1/labels", token, R"({"labels": [{"transaction_id": 1}]})",
+                          "application/json"),
+              400, "labels[0].terminal_id: missing");
+  ExpectError(client.Post("/v1/labels", token, R"({"labels": 3})", "application/json"), 400,
+              "labels: missing, or not an array");
+  const json applied = Parse(client.Post("/v1/labels", token, labels, "application/json"));
+  EXPECT_EQ(applied["applied"], 1) << applied.dump();
+  EXPECT_EQ(applied["not_found"], 1);  // transaction 5 was never seen at that terminal
+  EXPECT_EQ(terminal_risk(), 1);
 }
 
 // (e) Probes: alive at once, ready once a model is loaded; /v1/models describes it.
@@ -543,7 +602,17 @@ TEST_F(ServeTest, FollowsTheAliasWithoutFailingRequests) {
   EXPECT_EQ(version, "1");
 }
 
-// Stop() lets a request in flight finish and then refuses new connections.
+// A port in use is refused (httplib's default SO_REUSEPORT would share it).
+TEST_F(ServeTest, RefusesAPortInUse) {
+  auto first = ScoringServer::Start({.host = "127.0.0.1", .port = 0, .threads = 2});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = ScoringServer::Start({.host = "127.0.0.1", .port = (*first)->port(), .threads = 2});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos);
+}
+
+// Stop() closes the listener (idempotently): new connections are refused.
 TEST_F(ServeTest, StopsCleanly) {
   auto server = StartWithModel();
   ASSERT_NE(server, nullptr);
