@@ -283,6 +283,12 @@ TEST_P(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
             static_cast<double>(flagged));
   EXPECT_EQ(Sample(text, R"(fraudstream_predictions_total{outcome="legit"})"),
             predicted - static_cast<double>(flagged));
+  for (const auto& [line, reason] : kBadLines) {
+    EXPECT_EQ(Sample(text, fmt::format(R"(fraudstream_stream_dead_letters_total{{reason="{}"}})",
+                                       reason)),
+              1)
+        << reason;
+  }
   EXPECT_EQ(Sample(text, "fraudstream_stream_offset_resets_total"), 0);
   EXPECT_EQ(Sample(text, "fraudstream_stream_latency_seconds_count"), predicted);
   EXPECT_EQ(Sample(text, "fraudstream_batch_size_count"), static_cast<double>(stats.batches));

@@ -89,6 +89,17 @@ struct WorkerMetrics {
                                "Predictions produced, by outcome (score >= threshold: fraud).",
                                {{"outcome", std::string(outcome)}});
   }
+  // One series per DLQ reason (a fault of data/row_parser.h: a dozen at most).
+  Counter& DeadLetters(std::string_view reason) {
+    const auto it = dead_letters.find(reason);
+    if (it != dead_letters.end()) return *it->second;
+    Counter& counter = registry.GetCounter(
+        "fraudstream_stream_dead_letters_total",
+        "Messages sent to the DLQ, by reason (the reason field of the DLQ record).",
+        {{"reason", std::string(reason)}});
+    dead_letters.emplace(std::string(reason), &counter);
+    return counter;
+  }
   Gauge& LagGauge(int32_t partition) {
     return registry.GetGauge("fraudstream_stream_lag_messages",
                              "Messages in this worker's input partitions not scored yet (log end "
@@ -118,6 +129,7 @@ struct WorkerMetrics {
   Histogram& latency;
   Gauge* model_info = nullptr;
   std::string model_name, model_version;
+  std::map<std::string, Counter*, std::less<>> dead_letters;
   std::map<int32_t, Gauge*> lag;  // the partitions reported so far
   StreamStats reported;           // the stats as of the last update
   int64_t lag_at = 0;             // when the lag was last updated
@@ -392,6 +404,7 @@ struct StreamWorker::Impl {
       --batch->outstanding;
     }
     ++stats.dead_lettered;
+    if (metrics != nullptr) metrics->DeadLetters(reason).Inc();
   }
 
   // Delivery reports count down a batch under at-least-once only.
