@@ -21,6 +21,7 @@
 #include "data/reader.h"
 #include "fmt/format.h"
 #include "model/testing.h"
+#include "model/trainer.h"
 #include "nlohmann/json.hpp"
 #include "registry/live_model.h"
 #include "registry/model_registry.h"
@@ -610,6 +611,44 @@ TEST_F(ServeTest, RefusesAPortInUse) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos);
+}
+
+// A version computing other features than the state holds is not served: /v1/reload says 422
+// and names the features, the old version goes on scoring.
+TEST_F(ServeTest, RefusesAVersionWithOtherFeatures) {
+  TrainOptions train;
+  train.data_path = set_->data_path;
+  train.out_dir = dir_->Path("model-handbook");
+  train.feature_set = "handbook-v1";
+  train.write_report = false;
+  train.threads = 1;
+  ASSERT_TRUE(Train(train).ok());
+  auto test_store = TestStore::Create("sqlite");
+  ASSERT_TRUE(test_store.ok()) << test_store.status();
+  auto store = (*test_store)->Open();
+  ASSERT_TRUE(store.ok()) << store.status();
+  ModelRegistry registry(**store);
+  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = set_->model.dir}).ok());
+  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = train.out_dir}).ok());
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
+  auto server_store = (*test_store)->Open();
+  ASSERT_TRUE(server_store.ok());
+  auto live = LiveModel::FromRegistry(*std::move(server_store), "fraud@Production",
+                                      {.refresh_interval_ms = 0});
+  ASSERT_TRUE(live.ok()) << live.status();
+  auto server = ScoringServer::Start(
+      {.host = "127.0.0.1", .port = 0, .threads = 2, .token = "t", .refresh_ms = 0});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)->Load(std::move(*live), {}).ok());
+  httplib::Client client = Connect((*server)->port());
+
+  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 2).ok());
+  ExpectError(client.Post("/v1/reload", {{"Authorization", "Bearer t"}}, "", "application/json"),
+              422, "computes the features handbook-v1");
+  const json got = Parse(Post(client, "/v1/predict", WithDryRun(TxJson((*txs_)[0]))));
+  EXPECT_EQ(got["model_version"], "1");
+  EXPECT_EQ(Parse(client.Get("/v1/models"))["models"][0]["features"]["set"],
+            set_->model.features.name);
 }
 
 // Stop() closes the listener (idempotently): new connections are refused.
