@@ -133,6 +133,40 @@ class ServeTest : public ::testing::Test {
     EXPECT_EQ(prediction["is_fraud"].get<bool>(), score >= set_->model.threshold) << id;
   }
 
+  // A SQLite registry holding "fraud" versions 1 and 2 (these model directories), with
+  // fraud@Production -> 1.
+  struct TestRegistry {
+    std::unique_ptr<TestStore> test_store;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<ModelRegistry> registry;
+  };
+  static TestRegistry MakeRegistry(const std::string& version_1, const std::string& version_2) {
+    TestRegistry r;
+    auto test_store = TestStore::Create("sqlite");
+    EXPECT_TRUE(test_store.ok()) << test_store.status();
+    if (!test_store.ok()) return r;
+    r.test_store = std::move(*test_store);
+    auto store = r.test_store->Open();
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return r;
+    r.store = std::move(*store);
+    r.registry = std::make_unique<ModelRegistry>(*r.store);
+    EXPECT_TRUE(r.registry->CreateVersion("fraud", {.path = version_1}).ok());
+    EXPECT_TRUE(r.registry->CreateVersion("fraud", {.path = version_2}).ok());
+    EXPECT_TRUE(r.registry->SetAlias("fraud", "Production", 1).ok());
+    return r;
+  }
+  // A LiveModel following fraud@Production on a connection of its own (null on failure).
+  static std::shared_ptr<LiveModel> FollowProduction(const TestRegistry& r) {
+    auto store = r.test_store->Open();
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return nullptr;
+    auto live =
+        LiveModel::FromRegistry(*std::move(store), "fraud@Production", {.refresh_interval_ms = 0});
+    EXPECT_TRUE(live.ok()) << live.status();
+    return live.ok() ? std::shared_ptr<LiveModel>(std::move(*live)) : nullptr;
+  }
+
   static ScopedTempDir* dir_;
   static ScoredDataSet* set_;
   static std::vector<Transaction>* txs_;
@@ -503,20 +537,11 @@ TEST_F(ServeTest, MetricsCountRequests) {
 // (g) Hot reload: the alias moves; POST /v1/reload (and then the periodic refresh) serve the
 // new version while four clients keep posting; none of their requests fails.
 TEST_F(ServeTest, FollowsTheAliasWithoutFailingRequests) {
-  auto test_store = TestStore::Create("sqlite");
-  ASSERT_TRUE(test_store.ok()) << test_store.status();
-  auto store = (*test_store)->Open();
-  ASSERT_TRUE(store.ok()) << store.status();
-  ModelRegistry registry(**store);
-  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = set_->model.dir}).ok());
-  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = set_->model.dir}).ok());
-  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
-
-  auto server_store = (*test_store)->Open();
-  ASSERT_TRUE(server_store.ok()) << server_store.status();
-  auto live = LiveModel::FromRegistry(*std::move(server_store), "fraud@Production",
-                                      {.refresh_interval_ms = 0});
-  ASSERT_TRUE(live.ok()) << live.status();
+  const TestRegistry r = MakeRegistry(set_->model.dir, set_->model.dir);
+  ASSERT_NE(r.registry, nullptr);
+  ModelRegistry& registry = *r.registry;
+  std::shared_ptr<LiveModel> live = FollowProduction(r);
+  ASSERT_NE(live, nullptr);
   auto started = ScoringServer::Start({.host = "127.0.0.1",
                                        .port = 0,
                                        .threads = 8,
@@ -525,7 +550,7 @@ TEST_F(ServeTest, FollowsTheAliasWithoutFailingRequests) {
                                        .keep_alive_timeout_s = 1});
   ASSERT_TRUE(started.ok()) << started.status();
   ScoringServer& server = **started;
-  ASSERT_TRUE(server.Load(std::move(*live), {}).ok());
+  ASSERT_TRUE(server.Load(live, {}).ok());
 
   std::atomic<bool> stop = false;
   std::atomic<int> failures = 0, requests = 0;
@@ -583,14 +608,11 @@ TEST_F(ServeTest, FollowsTheAliasWithoutFailingRequests) {
   server.Stop();
 
   // The periodic refresh follows the alias back without a request.
-  auto periodic_store = (*test_store)->Open();
-  ASSERT_TRUE(periodic_store.ok());
-  auto followed = LiveModel::FromRegistry(*std::move(periodic_store), "fraud@Production",
-                                          {.refresh_interval_ms = 0});
-  ASSERT_TRUE(followed.ok()) << followed.status();
+  std::shared_ptr<LiveModel> followed = FollowProduction(r);
+  ASSERT_NE(followed, nullptr);
   auto periodic = ScoringServer::Start({.host = "127.0.0.1", .port = 0, .refresh_ms = 50});
   ASSERT_TRUE(periodic.ok());
-  ASSERT_TRUE((*periodic)->Load(std::move(*followed), {}).ok());
+  ASSERT_TRUE((*periodic)->Load(followed, {}).ok());
   httplib::Client client = Connect((*periodic)->port());
   EXPECT_EQ(Parse(Post(client, "/v1/predict", WithDryRun(TxJson((*txs_)[0]))))["model_version"],
             "2");
@@ -623,26 +645,17 @@ TEST_F(ServeTest, RefusesAVersionWithOtherFeatures) {
   train.write_report = false;
   train.threads = 1;
   ASSERT_TRUE(Train(train).ok());
-  auto test_store = TestStore::Create("sqlite");
-  ASSERT_TRUE(test_store.ok()) << test_store.status();
-  auto store = (*test_store)->Open();
-  ASSERT_TRUE(store.ok()) << store.status();
-  ModelRegistry registry(**store);
-  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = set_->model.dir}).ok());
-  ASSERT_TRUE(registry.CreateVersion("fraud", {.path = train.out_dir}).ok());
-  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 1).ok());
-  auto server_store = (*test_store)->Open();
-  ASSERT_TRUE(server_store.ok());
-  auto live = LiveModel::FromRegistry(*std::move(server_store), "fraud@Production",
-                                      {.refresh_interval_ms = 0});
-  ASSERT_TRUE(live.ok()) << live.status();
+  const TestRegistry r = MakeRegistry(set_->model.dir, train.out_dir);
+  ASSERT_NE(r.registry, nullptr);
+  std::shared_ptr<LiveModel> live = FollowProduction(r);
+  ASSERT_NE(live, nullptr);
   auto server = ScoringServer::Start(
       {.host = "127.0.0.1", .port = 0, .threads = 2, .token = "t", .refresh_ms = 0});
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_TRUE((*server)->Load(std::move(*live), {}).ok());
+  ASSERT_TRUE((*server)->Load(live, {}).ok());
   httplib::Client client = Connect((*server)->port());
 
-  ASSERT_TRUE(registry.SetAlias("fraud", "Production", 2).ok());
+  ASSERT_TRUE(r.registry->SetAlias("fraud", "Production", 2).ok());
   ExpectError(client.Post("/v1/reload", {{"Authorization", "Bearer t"}}, "", "application/json"),
               422, "computes the features handbook-v1");
   const json got = Parse(Post(client, "/v1/predict", WithDryRun(TxJson((*txs_)[0]))));
