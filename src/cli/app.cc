@@ -45,6 +45,7 @@ int Main(int argc, char** argv) {
   AddReplayCommand(app, &action);
   AddStreamCommand(app, &action);
   AddMonitorCommand(app, &action);
+  AddCapacityCommand(app, &action);
   AddRunsCommand(app, &action);
   AddModelsCommand(app, &action);
   AddPromoteCommand(app, &action);

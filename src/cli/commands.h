@@ -23,6 +23,7 @@ void AddBrokerCommand(CLI::App& app, Action* action);  // stream_commands.cc
 void AddReplayCommand(CLI::App& app, Action* action);
 void AddStreamCommand(CLI::App& app, Action* action);
 void AddMonitorCommand(CLI::App& app, Action* action);  // monitor_command.cc
+void AddCapacityCommand(CLI::App& app, Action* action);  // capacity_command.cc
 void AddRunsCommand(CLI::App& app, Action* action);
 void AddModelsCommand(CLI::App& app, Action* action);
 void AddPromoteCommand(CLI::App& app, Action* action);

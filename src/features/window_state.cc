@@ -202,7 +202,8 @@ CustomerState::CustomerState(const FeatureSpec& spec, StateOptions options)
       first_column_(FeatureSpec::kFirstCustomerColumn),
       first_profile_column_(spec.first_profile_column()),
       retention_(spec.customer_horizon_seconds() +
-                 std::max<int64_t>(0, options.allowed_lateness_seconds)) {
+                 std::max<int64_t>(0, options.allowed_lateness_seconds)),
+      history_moves_time_(options.history_moves_time) {
   FRAUD_CHECK_LE(spec.customer_windows_days.size(), size_t{features_internal::kMaxHints});
   for (const int days : spec.customer_windows_days) windows_.push_back(days * kSecondsPerDay);
   if (spec.has_anomaly_profile()) {
@@ -369,7 +370,7 @@ void CustomerState::Evict(History& h) {
 
 void CustomerState::Update(const Transaction& tx) {
   const int64_t t = tx.tx_datetime;
-  if (newest_time_ == kAbsent || t > newest_time_) newest_time_ = t;
+  if (history_moves_time_ && (newest_time_ == kAbsent || t > newest_time_)) newest_time_ = t;
   const int64_t cutoff = Cutoff(newest_time_, retention_);
   if (t <= cutoff) {  // already expired: no window can need it
     if (History* h = store_.FindMutable(tx.customer_id)) Evict(*h);
@@ -413,7 +414,7 @@ CustomerState CustomerState::ExtractIf(const std::function<bool(CustomerId)>& ke
 }
 
 void CustomerState::Merge(const CustomerState& other) {
-  if (other.newest_time_ != kAbsent &&
+  if (history_moves_time_ && other.newest_time_ != kAbsent &&
       (newest_time_ == kAbsent || other.newest_time_ > newest_time_)) {
     newest_time_ = other.newest_time_;
   }
@@ -464,7 +465,7 @@ absl::StatusOr<CustomerState> CustomerState::Deserialize(std::string_view bytes,
   uint64_t keys = 0;
   RETURN_IF_ERROR(
       ReadHeader(r, kCustomerMagic, kWhat, spec.customer_horizon_seconds(), &newest, &keys));
-  state.newest_time_ = newest;
+  if (options.history_moves_time) state.newest_time_ = newest;
   for (uint64_t k = 0; k < keys; ++k) {
     int64_t id = 0;
     uint32_t n = 0;
@@ -500,7 +501,8 @@ TerminalState::TerminalState(const FeatureSpec& spec, StateOptions options)
                                 ? spec.first_terminal_profile_column()
                                 : -1),
       retention_(spec.terminal_horizon_seconds() +
-                 std::max<int64_t>(0, options.allowed_lateness_seconds)) {
+                 std::max<int64_t>(0, options.allowed_lateness_seconds)),
+      history_moves_time_(options.history_moves_time) {
   FRAUD_CHECK_LT(spec.terminal_windows_days.size(), size_t{features_internal::kMaxHints});
   for (const int days : spec.terminal_windows_days) windows_.push_back(days * kSecondsPerDay);
 }
@@ -549,9 +551,8 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
   if (profile != nullptr) {
     // cum_frauds never decreases: the first event reaching a value is the fraud that made it.
     const auto first_reaching = [&](const TerminalEvent* from, uint32_t value) {
-      return std::lower_bound(from, end, value, [](const TerminalEvent& e, uint32_t v) {
-        return e.cum_frauds < v;
-      });
+      return std::lower_bound(from, end, value,
+                              [](const TerminalEvent& e, uint32_t v) { return e.cum_frauds < v; });
     };
     profile[nw] = no_fraud_seconds;
     profile[nw + 1] = no_fraud_seconds;
@@ -593,7 +594,7 @@ void TerminalState::Evict(History& h) {
 
 void TerminalState::Update(const Transaction& tx) {
   const int64_t t = tx.tx_datetime;
-  if (newest_time_ == kAbsent || t > newest_time_) newest_time_ = t;
+  if (history_moves_time_ && (newest_time_ == kAbsent || t > newest_time_)) newest_time_ = t;
   if (t <= Cutoff(newest_time_, retention_)) {
     if (History* h = store_.FindMutable(tx.terminal_id)) Evict(*h);
     return;
@@ -656,7 +657,7 @@ TerminalState TerminalState::ExtractIf(const std::function<bool(TerminalId)>& ke
 }
 
 void TerminalState::Merge(const TerminalState& other) {
-  if (other.newest_time_ != kAbsent &&
+  if (history_moves_time_ && other.newest_time_ != kAbsent &&
       (newest_time_ == kAbsent || other.newest_time_ > newest_time_)) {
     newest_time_ = other.newest_time_;
   }
@@ -704,7 +705,7 @@ absl::StatusOr<TerminalState> TerminalState::Deserialize(std::string_view bytes,
   uint64_t keys = 0;
   RETURN_IF_ERROR(
       ReadHeader(r, kTerminalMagic, kWhat, spec.terminal_horizon_seconds(), &newest, &keys));
-  state.newest_time_ = newest;
+  if (options.history_moves_time) state.newest_time_ = newest;
   for (uint64_t k = 0; k < keys; ++k) {
     int64_t id = 0;
     uint32_t n = 0;

@@ -106,6 +106,11 @@ struct StateOptions {
   // Extra history kept beyond the windows, so transactions that arrive up to this much
   // behind the newest event time still get exact windows.
   int64_t allowed_lateness_seconds = 0;
+  // Whether Update, Merge and Deserialize move the newest event time that eviction follows,
+  // or only Process does. false where history is loaded ahead of what is processed (the
+  // stream: a partition rebuilt up to where a faster worker left it, the terminal feed):
+  // events recorded but not processed cannot then evict what processing still needs.
+  bool history_moves_time = true;
 };
 
 namespace features_internal {
@@ -340,6 +345,7 @@ class CustomerState {
   std::vector<int64_t> anomaly_factors_;
   int first_anomaly_column_ = -1;
   int64_t retention_;
+  bool history_moves_time_;
   int64_t newest_time_ = kAbsent;
   features_internal::KeyedStore<CustomerId, History> store_;
 };
@@ -390,6 +396,7 @@ class TerminalState {
   int first_column_;
   int first_profile_column_;  // -1 without the terminal profile
   int64_t retention_;
+  bool history_moves_time_;
   int64_t newest_time_ = kAbsent;
   features_internal::KeyedStore<TerminalId, History> store_;
 };

@@ -330,8 +330,8 @@ std::vector<float> Reference(const FeatureSpec& spec, const std::vector<Transact
         newest = std::max(newest, txs[j].tx_datetime);
       }
     }
-    row[spec.first_terminal_profile_column() + tw.size()] = static_cast<float>(
-        newest == kAbsent ? longest : std::min(t - delay - newest, longest));
+    row[spec.first_terminal_profile_column() + tw.size()] =
+        static_cast<float>(newest == kAbsent ? longest : std::min(t - delay - newest, longest));
     int64_t oldest = kAbsent;
     for (size_t j = 0; j < i; ++j) {
       if (txs[j].terminal_id == tx.terminal_id && txs[j].tx_fraud == 1 &&
@@ -486,6 +486,42 @@ TEST(FeatureState, AllowedLatenessKeepsMore) {
   // A transaction older than the retention is not recorded.
   state.Update(Tx(99, 1, 1, kMonday, 1000));
   EXPECT_EQ(state.customers().EventCount(CustomerId(1)), 32u);
+}
+
+// History recorded far ahead of what is processed (a stream partition rebuilt up to where a
+// faster worker left it) evicts what processing still needs, unless only Process moves time.
+TEST(FeatureState, HistoryAheadDoesNotEvictWithoutMovingTime) {
+  for (const bool moves : {true, false}) {
+    const StateOptions options{.allowed_lateness_seconds = 2 * kDay, .history_moves_time = moves};
+    CustomerState customers(V1(), options);
+    TerminalState terminals(V1(), options);
+    std::vector<float> row(V1().size());
+    for (int day = 0; day < 30; ++day) {
+      const Transaction tx = Tx(day, 1, 1, kMonday + day * kDay, 1000);
+      customers.Process(tx, row.data());
+      terminals.Process(tx, row.data());
+    }
+    // Another customer's and terminal's history, 60 days ahead; merged in as a rebuilt state.
+    CustomerState ahead(V1(), options);
+    ahead.Update(Tx(100, 2, 2, kMonday + 90 * kDay, 1000));
+    customers.Merge(ahead);
+    terminals.Update(Tx(101, 2, 2, kMonday + 90 * kDay, 1000));
+    for (int day : {30, 31}) {  // the second sees what the first may have evicted
+      const Transaction next = Tx(day, 1, 1, kMonday + day * kDay, 1000);
+      customers.Process(next, row.data());
+      terminals.Process(next, row.data());
+    }
+    const auto& spec = V1();
+    const int nb_30 = spec.IndexOf("CUSTOMER_ID_NB_TX_30DAY_WINDOW");
+    const int terminal_30 = spec.IndexOf("TERMINAL_ID_NB_TX_30DAY_WINDOW");
+    if (moves) {
+      EXPECT_LT(row[nb_30], 30) << "the history ahead evicted customer 1's days";
+      EXPECT_LT(row[terminal_30], 25);
+    } else {
+      EXPECT_EQ(row[nb_30], 30);        // days 2..31
+      EXPECT_EQ(row[terminal_30], 25);  // days 0..24: (31-37, 31-7]
+    }
+  }
 }
 
 TEST(FeatureState, SparseAndDenseIds) {

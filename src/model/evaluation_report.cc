@@ -6,6 +6,8 @@
 #include <array>
 #include <cmath>
 
+#include "core/html_report.h"
+
 namespace fraud {
 namespace {
 
@@ -21,63 +23,6 @@ constexpr std::string_view kGenuineColor = "#2f6db5";
 constexpr std::string_view kFraudColor = "#d1495b";
 constexpr std::string_view kCurveColor = "#2f6db5";
 constexpr std::string_view kBaselineColor = "#9aa3ad";
-
-constexpr std::string_view kStyle = R"css(
-* { box-sizing: border-box; }
-body { margin: 0; background: #f4f6f8; color: #1f2933; font: 14px/1.45 -apple-system,
-  "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 28px 32px 40px; }
-header { border-bottom: 3px solid #1f2933; margin-bottom: 20px; padding-bottom: 10px; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-.subtitle { color: #52606d; margin: 0; }
-h2 { font-size: 17px; margin: 0 0 12px; color: #1f2933; }
-section { background: #fff; border: 1px solid #dde3ea; border-radius: 8px; padding: 18px 20px;
-  margin-bottom: 18px; }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
-.grid23 { display: grid; grid-template-columns: 2fr 3fr; gap: 18px; }
-.grid23 > section { margin-bottom: 0; }
-.grid2 > section { margin-bottom: 0; }
-.row { margin-bottom: 18px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { padding: 6px 10px; text-align: left; border-bottom: 1px solid #e4e7eb; }
-th { font-weight: 600; color: #52606d; font-size: 12px; text-transform: uppercase;
-  letter-spacing: .03em; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-table.context td:first-child { color: #52606d; width: 170px; white-space: nowrap; }
-table.context td { word-break: break-all; }
-tr.ours td { font-weight: 700; background: #eef4fb; }
-tr.best td { color: #52606d; font-style: italic; }
-.better { color: #1b7f3b; }
-.worse { color: #b3261e; }
-.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; }
-.card { border: 1px solid #dde3ea; border-radius: 6px; padding: 10px 12px; background: #fafbfc; }
-.card .label { color: #52606d; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
-.card .value { font-size: 24px; font-weight: 700; font-variant-numeric: tabular-nums; }
-.card .note { color: #7b8794; font-size: 12px; }
-.card.primary { border-color: #2f6db5; background: #eef4fb; }
-table.confusion { margin-top: 4px; }
-table.confusion td, table.confusion th { text-align: center; border: 1px solid #dde3ea;
-  padding: 10px 18px; }
-table.confusion td { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; }
-table.confusion td small { display: block; font-size: 11px; font-weight: 400; color: #52606d; }
-td.tp { background: #e3f2e6; } td.tn { background: #eef4fb; }
-td.fp { background: #fdf0e1; } td.fn { background: #fbe4e6; }
-.note { color: #52606d; font-size: 12px; margin: 10px 0 0; }
-svg { display: block; max-width: 100%; height: auto; }
-svg text { font: 12px -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #3e4c59; }
-svg .title { font-size: 13px; font-weight: 600; fill: #1f2933; }
-svg .axis { stroke: #52606d; stroke-width: 1; }
-svg .grid { stroke: #e4e7eb; stroke-width: 1; }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 18px; margin: 6px 0 0 58px; font-size: 12px;
-  color: #3e4c59; }
-.legend i { display: inline-block; width: 22px; margin-right: 6px; vertical-align: middle; }
-.legend i.line { border-top: 3px solid currentColor; }
-.legend i.dashed { border-top: 2px dashed currentColor; }
-.legend i.dot { width: 10px; height: 10px; border-radius: 50%; background: currentColor; }
-.legend i.box { width: 14px; height: 12px; border: 1px solid currentColor;
-  background: color-mix(in srgb, currentColor 40%, white); }
-footer { color: #7b8794; font-size: 12px; text-align: center; }
-)css";
 
 std::string Fixed(double value, int digits = 3) {
   if (!std::isfinite(value)) return "n/a";
@@ -99,127 +44,7 @@ std::string Thousands(int64_t value) {
   return value < 0 ? "-" + out : out;
 }
 
-// SVG coordinates with one decimal; a non-finite value (never expected) becomes 0 so the
-// markup stays valid.
-std::string Coord(double value) {
-  return fmt::format("{:.1f}", std::isfinite(value) ? value : 0.0);
-}
-
-// A plot area inside an SVG canvas, mapping data coordinates to pixels.
-class Plot {
- public:
-  Plot(double width, double height, double x_lo, double x_hi, double y_lo, double y_hi,
-       bool log_y = false)
-      : width_(width),
-        height_(height),
-        x_lo_(x_lo),
-        x_hi_(x_hi),
-        y_lo_(log_y ? std::log10(y_lo) : y_lo),
-        y_hi_(log_y ? std::log10(y_hi) : y_hi),
-        log_y_(log_y) {}
-
-  double X(double x) const {
-    return kLeft + (x - x_lo_) / (x_hi_ - x_lo_) * (width_ - kLeft - kRight);
-  }
-  double Y(double y) const {
-    const double v = log_y_ ? std::log10(std::max(y, std::pow(10.0, y_lo_))) : y;
-    return kTop + (1 - (v - y_lo_) / (y_hi_ - y_lo_)) * (height_ - kTop - kBottom);
-  }
-  double left() const { return kLeft; }
-  double right() const { return width_ - kRight; }
-  double top() const { return kTop; }
-  double bottom() const { return height_ - kBottom; }
-
-  // Opening tag, title, grid, axes, ticks and axis labels.
-  std::string Begin(std::string_view title, std::string_view x_label, std::string_view y_label,
-                    const std::vector<double>& x_ticks, const std::vector<double>& y_ticks,
-                    std::string_view aria) const {
-    std::string svg = fmt::format(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" width=\"{}\" "
-        "height=\"{}\" role=\"img\" aria-label=\"{}\">\n",
-        Coord(width_), Coord(height_), Coord(width_), Coord(height_), HtmlEscape(aria));
-    if (!title.empty()) {
-      svg += fmt::format("<text class=\"title\" x=\"{}\" y=\"18\">{}</text>\n", Coord(left()),
-                         HtmlEscape(title));
-    }
-    for (double t : x_ticks) {
-      svg += fmt::format(
-          "<line class=\"grid\" x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>"
-          "<line class=\"axis\" x1=\"{0}\" y1=\"{2}\" x2=\"{0}\" y2=\"{3}\"/>"
-          "<text x=\"{0}\" y=\"{4}\" text-anchor=\"middle\">{5}</text>\n",
-          Coord(X(t)), Coord(top()), Coord(bottom()), Coord(bottom() + 5), Coord(bottom() + 18),
-          TickLabel(t, false));
-    }
-    for (double t : y_ticks) {
-      const double y = log_y_ ? Y(std::pow(10.0, t)) : Y(t);
-      svg += fmt::format(
-          "<line class=\"grid\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\"/>"
-          "<line class=\"axis\" x1=\"{3}\" y1=\"{2}\" x2=\"{0}\" y2=\"{2}\"/>"
-          "<text x=\"{4}\" y=\"{5}\" text-anchor=\"end\">{6}</text>\n",
-          Coord(left()), Coord(right()), Coord(y), Coord(left() - 5), Coord(left() - 8),
-          Coord(y + 4), TickLabel(t, log_y_));
-    }
-    svg += fmt::format(
-        "<line class=\"axis\" x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\"/>"
-        "<line class=\"axis\" x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{2}\"/>\n",
-        Coord(left()), Coord(right()), Coord(bottom()), Coord(top()));
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
-                       Coord((left() + right()) / 2), Coord(height_ - 8), HtmlEscape(x_label));
-    svg += fmt::format(
-        "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" transform=\"rotate(-90 {0} {1})\">"
-        "{2}</text>\n",
-        Coord(14), Coord((top() + bottom()) / 2), HtmlEscape(y_label));
-    return svg;
-  }
-
-  // A polyline through the points (data coordinates).
-  std::string Path(const std::vector<CurvePoint>& points) const {
-    std::string d;
-    for (size_t i = 0; i < points.size(); ++i) {
-      d +=
-          fmt::format("{}{},{}", i == 0 ? "M" : " L", Coord(X(points[i].x)), Coord(Y(points[i].y)));
-    }
-    return d;
-  }
-
- private:
-  static std::string TickLabel(double t, bool log) {
-    if (log) return t == 0 ? "1" : fmt::format("1e{}", static_cast<int>(t));
-    return fmt::format("{:.1f}", t);
-  }
-
-  static constexpr double kLeft = 58;
-  static constexpr double kRight = 16;
-  static constexpr double kTop = 14;
-  static constexpr double kBottom = 44;
-  double width_, height_, x_lo_, x_hi_, y_lo_, y_hi_;
-  bool log_y_;
-};
-
 std::vector<double> UnitTicks() { return {0, 0.2, 0.4, 0.6, 0.8, 1.0}; }
-
-enum class Key { kLine, kDashed, kDot, kBox };
-
-struct LegendEntry {
-  Key key;
-  std::string_view color;
-  std::string label;
-};
-
-// A legend in HTML below a chart, so that it never hides a curve.
-std::string Legend(const std::vector<LegendEntry>& entries) {
-  std::string html = "<div class=\"legend\">";
-  for (const LegendEntry& entry : entries) {
-    const char* key = entry.key == Key::kLine     ? "line"
-                      : entry.key == Key::kDashed ? "dashed"
-                      : entry.key == Key::kDot    ? "dot"
-                                                  : "box";
-    html += fmt::format("<span><i class=\"{}\" style=\"color:{}\"></i>{}</span>", key, entry.color,
-                        HtmlEscape(entry.label));
-  }
-  html += "</div>\n";
-  return html;
-}
 
 std::string RocFigure(const EvaluationResult& result) {
   const Plot plot(470, 420, 0, 1, 0, 1);
@@ -242,11 +67,12 @@ std::string RocFigure(const EvaluationResult& result) {
       "<circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\" stroke=\"#fff\" stroke-width=\"1.5\"/>\n",
       Coord(x), Coord(y), kFraudColor);
   svg += "</svg>\n";
-  svg += Legend({{Key::kLine, kCurveColor, fmt::format("model (AUC {})", Fixed(result.roc_auc))},
-                 {Key::kDashed, kBaselineColor, "random (AUC 0.5)"},
-                 {Key::kDot, kFraudColor,
-                  fmt::format("threshold {}: FPR {}, recall {}", Fixed(result.confusion.threshold),
-                              Fixed(result.confusion.fpr), Fixed(result.confusion.recall))}});
+  svg +=
+      Legend({{LegendKey::kLine, kCurveColor, fmt::format("model (AUC {})", Fixed(result.roc_auc))},
+              {LegendKey::kDashed, kBaselineColor, "random (AUC 0.5)"},
+              {LegendKey::kDot, kFraudColor,
+               fmt::format("threshold {}: FPR {}, recall {}", Fixed(result.confusion.threshold),
+                           Fixed(result.confusion.fpr), Fixed(result.confusion.recall))}});
   return svg;
 }
 
@@ -273,9 +99,11 @@ std::string PrFigure(const EvaluationResult& result) {
       kFraudColor);
   svg += "</svg>\n";
   svg += Legend(
-      {{Key::kLine, kCurveColor, fmt::format("model (AP {})", Fixed(result.average_precision))},
-       {Key::kDashed, kBaselineColor, fmt::format("random (fraud rate {})", Percent(base_rate))},
-       {Key::kDot, kFraudColor,
+      {{LegendKey::kLine, kCurveColor,
+        fmt::format("model (AP {})", Fixed(result.average_precision))},
+       {LegendKey::kDashed, kBaselineColor,
+        fmt::format("random (fraud rate {})", Percent(base_rate))},
+       {LegendKey::kDot, kFraudColor,
         fmt::format("threshold {}: recall {}, precision {}", Fixed(result.confusion.threshold),
                     Fixed(result.confusion.recall), Fixed(result.confusion.precision))}});
   return svg;
@@ -338,10 +166,10 @@ std::string HistogramFigure(const ScoreHistogram& histogram) {
   svg += steps(histogram.genuine, genuine_total, kGenuineColor, 1, true);
   svg += steps(histogram.fraud, fraud_total, kFraudColor, 1, true);
   svg += "</svg>\n";
-  svg += Legend(
-      {{Key::kBox, kGenuineColor,
-        fmt::format("genuine ({} transactions)", Thousands(genuine_total))},
-       {Key::kBox, kFraudColor, fmt::format("fraud ({} transactions)", Thousands(fraud_total))}});
+  svg += Legend({{LegendKey::kBox, kGenuineColor,
+                  fmt::format("genuine ({} transactions)", Thousands(genuine_total))},
+                 {LegendKey::kBox, kFraudColor,
+                  fmt::format("fraud ({} transactions)", Thousands(fraud_total))}});
   return svg;
 }
 
@@ -472,40 +300,13 @@ std::string ConfusionTable(const ConfusionMatrix& m) {
 
 std::span<const PublishedResult> HandbookResults() { return kHandbookResults; }
 
-std::string HtmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string EvaluationReportHtml(const EvaluationResult& result, const ReportContext& context) {
   const ConfusionMatrix& m = result.confusion;
   std::string html = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n",
-      HtmlEscape(context.title), kStyle);
+      HtmlEscape(context.title), kReportCss);
   html += fmt::format(
       "<header>\n<h1>{}</h1>\n<p class=\"subtitle\">{}</p>\n</header>\n", HtmlEscape(context.title),
       "Fraud detection on the test period: threshold-free ranking metrics, the decision at the "

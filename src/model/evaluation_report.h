@@ -46,7 +46,4 @@ inline constexpr PublishedResult kHandbookBest = {"handbook best published", 0.8
 
 std::string EvaluationReportHtml(const EvaluationResult& result, const ReportContext& context);
 
-// & < > " ' as entities.
-std::string HtmlEscape(std::string_view text);
-
 }  // namespace fraud

@@ -6,6 +6,8 @@
 #include <random>
 #include <regex>
 
+#include "core/html_report.h"
+
 namespace fraud {
 namespace {
 

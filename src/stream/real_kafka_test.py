@@ -122,6 +122,17 @@ def create_topics(brokers, partitions_by_name):
     raise RuntimeError(f"topics {list(partitions_by_name)} have no leaders after 30 s")
 
 
+def fresh_topics(brokers, name, partitions):
+    """Input, predictions and DLQ topics and a group of their own for one test run, created
+    (the input and predictions with `partitions`): (topics by role, group)."""
+    suffix = f"{name}-{os.getpid()}-{time.time_ns() // 1000000}"
+    topics = {"input": f"transactions-input-{suffix}", "predictions": f"fraud-predictions-{suffix}",
+              "dlq": f"transactions-dlq-{suffix}"}
+    create_topics(brokers, {topics["input"]: partitions, topics["predictions"]: partitions,
+                            topics["dlq"]: 1})
+    return topics, f"fraud-detection-group-{suffix}"
+
+
 def delete_topics(brokers, names):
     admin = AdminClient({"bootstrap.servers": brokers, "log_level": 3})
     for future in admin.delete_topics(names, request_timeout=30).values():
@@ -364,11 +375,7 @@ def scenario_crash(args, tmp):
     seed = int(os.environ.get("FRAUDSTREAM_TEST_SEED", time.time_ns() % 1000000))
     rng = random.Random(seed)
     log(f"crash test, {args.mode}, seed {seed} (FRAUDSTREAM_TEST_SEED), broker {brokers}")
-    suffix = f"crash-{args.mode}-{os.getpid()}-{time.time_ns() // 1000000}"
-    topics = {"input": f"transactions-input-{suffix}", "predictions": f"fraud-predictions-{suffix}",
-              "dlq": f"transactions-dlq-{suffix}"}
-    group = f"fraud-detection-group-{suffix}"
-    create_topics(brokers, {topics["input"]: 3, topics["predictions"]: 3, topics["dlq"]: 1})
+    topics, group = fresh_topics(brokers, f"crash-{args.mode}", partitions=3)
     workers = {}
     try:
         data, model, expected = make_model(args.fraudstream, tmp, customers=100)
@@ -455,11 +462,7 @@ def scenario_rebalance(args, tmp):
     if not check(bool(brokers), "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real "
                                 "Apache Kafka broker (HOST:PORT); `make test` starts one"):
         return
-    suffix = f"rebalance-{os.getpid()}-{time.time_ns() // 1000000}"
-    topics = {"input": f"transactions-input-{suffix}", "predictions": f"fraud-predictions-{suffix}",
-              "dlq": f"transactions-dlq-{suffix}"}
-    group = f"fraud-detection-group-{suffix}"
-    create_topics(brokers, {topics["input"]: 3, topics["predictions"]: 3, topics["dlq"]: 1})
+    topics, group = fresh_topics(brokers, "rebalance", partitions=3)
     workers = []
     try:
         data, model, expected = make_model(args.fraudstream, tmp, customers=100)
@@ -520,12 +523,19 @@ def main():
                         default="at-least-once")
     args = parser.parse_args()
     args.fraudstream = os.path.abspath(args.fraudstream)
+    scenario = {"restart": scenario_restart, "crash": scenario_crash,
+                "rebalance": scenario_rebalance}[args.scenario]
+    return run(f"{args.scenario} ({args.mode})", lambda tmp: scenario(args, tmp))
+
+
+def run(name, scenario):
+    """Runs scenario(tmp) in a fresh temporary directory (kept with FRAUDSTREAM_TEST_KEEP=1);
+    an exception is a failure with its reason. Returns the exit code: 1 if any check failed."""
     started = time.time()
     keep = os.environ.get("FRAUDSTREAM_TEST_KEEP") == "1"
     tmp = tempfile.mkdtemp(prefix="fraudstream_kafka_")
     try:
-        {"restart": scenario_restart, "crash": scenario_crash,
-         "rebalance": scenario_rebalance}[args.scenario](args, tmp)
+        scenario(tmp)
     except Exception as e:  # a broken step is a failure with its reason
         check(False, f"{type(e).__name__}: {e}")
     finally:
@@ -533,8 +543,7 @@ def main():
             log(f"kept {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    log(f"{args.scenario} ({args.mode}): {len(failures)} failures in "
-        f"{time.time() - started:.0f} s")
+    log(f"{name}: {len(failures)} failures in {time.time() - started:.0f} s")
     return 1 if failures else 0
 
 

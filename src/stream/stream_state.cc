@@ -24,8 +24,17 @@ constexpr int64_t kSecondsPerDay = 86'400;
 // transaction may be that much older than the newest one in the state, and its windows must
 // still be whole. Windows never depend on retention beyond them, only on what is kept.
 constexpr int64_t kLatenessSeconds = 10 * kSecondsPerDay;
+// Only scoring moves the event time the windows evict by: a partition rebuilt up to where a
+// faster worker left it, or the feed reading ahead, must not evict what the transactions
+// still to be scored here need.
+constexpr StateOptions kStateOptions{.allowed_lateness_seconds = kLatenessSeconds,
+                                     .history_moves_time = false};
 // How long a read may wait for a broker before the worker gives up.
 constexpr auto kReadTimeout = std::chrono::seconds(30);
+// A read that got nothing for this long while messages were due starts over on a new reader
+// (librdkafka 2.0.2 can leave a partition that was re-assigned while it was being stopped
+// without a fetcher: seen about once in ten rebalances on the mock cluster).
+constexpr auto kStallTimeout = std::chrono::seconds(5);
 
 struct ListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* list) const {
@@ -77,8 +86,21 @@ struct StreamState::Reader {
 
   KafkaClient consumer;
   MessageParser parser;
+  std::map<int32_t, int64_t> handed;
 
   rd_kafka_t* get() const { return consumer.get(); }
+
+  // The next message or event; remembers where each partition's last message was handed out.
+  MessagePtr Poll(int timeout_ms) {
+    MessagePtr m(rd_kafka_consumer_poll(consumer.get(), timeout_ms));
+    if (m != nullptr && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) handed[m->partition] = m->offset + 1;
+    return m;
+  }
+  // Offset after the last message of the partition handed out, or -1.
+  int64_t Handed(int32_t partition) const {
+    const auto it = handed.find(partition);
+    return it == handed.end() ? -1 : it->second;
+  }
 
   // Decodes a data message; false for one that breaks a rule (its owner dead-letters it).
   bool Decode(const rd_kafka_message_t& m, Transaction* tx) {
@@ -89,9 +111,9 @@ struct StreamState::Reader {
 StreamState::StreamState(StreamStateOptions options, std::unique_ptr<Reader> reader, int partitions)
     : options_(std::move(options)),
       reader_(std::move(reader)),
-      customers_(options_.spec, StateOptions{.allowed_lateness_seconds = kLatenessSeconds}),
+      customers_(options_.spec, kStateOptions),
       warm_customers_(options_.spec),
-      terminals_(options_.spec, StateOptions{.allowed_lateness_seconds = kLatenessSeconds}),
+      terminals_(options_.spec, kStateOptions),
       terminal_next_(partitions, 0),
       terminal_time_(partitions, kNever),
       feed_at_end_(partitions, false),
@@ -101,15 +123,20 @@ StreamState::StreamState(StreamStateOptions options, std::unique_ptr<Reader> rea
 
 StreamState::~StreamState() = default;
 
-absl::StatusOr<std::unique_ptr<StreamState>> StreamState::Create(StreamStateOptions options) {
+absl::StatusOr<std::unique_ptr<StreamState::Reader>> StreamState::NewReader(
+    const StreamStateOptions& options) {
   KafkaSettings settings = options.reader_settings;
   settings.Set("enable.auto.commit", "false");  // it never commits: the group does
   settings.Set("enable.partition.eof", "true");
   // A small fetch queue bounds how far ahead of the scored transactions the feed can read.
   settings.Set("queued.max.messages.kbytes", "2048");
   ASSIGN_OR_RETURN(KafkaClient consumer, KafkaClient::Consumer(settings));
-  ASSIGN_OR_RETURN(const int partitions, PartitionCount(consumer.get(), options.topic));
-  auto reader = std::make_unique<Reader>(std::move(consumer));
+  return std::make_unique<Reader>(std::move(consumer));
+}
+
+absl::StatusOr<std::unique_ptr<StreamState>> StreamState::Create(StreamStateOptions options) {
+  ASSIGN_OR_RETURN(auto reader, NewReader(options));
+  ASSIGN_OR_RETURN(const int partitions, PartitionCount(reader->get(), options.topic));
   std::unique_ptr<StreamState> state(
       new StreamState(std::move(options), std::move(reader), partitions));
   std::vector<int64_t> lows;
@@ -150,6 +177,21 @@ absl::Status StreamState::AssignReader(const rd_kafka_topic_partition_list_t* li
     return absl::UnavailableError(fmt::format("{}: {}", what, rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
+}
+
+absl::Status StreamState::ReplaceReader(const rd_kafka_topic_partition_list_t* list,
+                                        std::string_view what) {
+  ++stats_.reader_restarts;
+  std::fprintf(stderr,
+               "fraudstream stream: warning: %s of %s: no message for %lld s while some were "
+               "due; reading again on a new connection\n",
+               std::string(what).c_str(), options_.topic.c_str(),
+               static_cast<long long>(
+                   std::chrono::duration_cast<std::chrono::seconds>(kStallTimeout).count()));
+  reader_.reset();  // closed before its replacement joins
+  ASSIGN_OR_RETURN(reader_, NewReader(options_));
+  if (list == nullptr) return RestartFeed();
+  return AssignReader(list, what);
 }
 
 absl::Status StreamState::RestartFeed() {
@@ -193,7 +235,7 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
 
   // Each partition from its newest usable snapshot, or else its oldest message, up to its
   // next offset.
-  CustomerState rebuilt(options_.spec, StateOptions{.allowed_lateness_seconds = kLatenessSeconds});
+  CustomerState rebuilt(options_.spec, kStateOptions);
   absl::flat_hash_map<int64_t, bool> snapshot_keys;  // their --warm-up history is in already
   std::map<int32_t, int64_t> customer_from;          // first offset the customers lack
   std::map<int32_t, int64_t> remaining;
@@ -240,10 +282,13 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
   }
   if (!remaining.empty()) {
     RETURN_IF_ERROR(AssignReader(list.get(), "rebuild"));
+    std::map<int32_t, int64_t> position;  // the next offset each partition is read from
+    for (int i = 0; i < list->cnt; ++i) position[list->elems[i].partition] = list->elems[i].offset;
     auto last_message = std::chrono::steady_clock::now();
+    auto last_start = last_message;
     Transaction tx;
     while (!remaining.empty()) {
-      MessagePtr m(rd_kafka_consumer_poll(reader_->get(), 200));
+      MessagePtr m = reader_->Poll(200);
       const auto now = std::chrono::steady_clock::now();
       if (m == nullptr) {
         if (now - last_message > kReadTimeout) {
@@ -251,11 +296,22 @@ absl::Status StreamState::Assign(const std::map<int32_t, int64_t>& next_offsets)
               fmt::format("rebuilding the customers of {}: no message for {} s", options_.topic,
                           std::chrono::duration_cast<std::chrono::seconds>(kReadTimeout).count()));
         }
+        if (now - last_start > kStallTimeout) {
+          PartitionList again(
+              rd_kafka_topic_partition_list_new(static_cast<int>(remaining.size())));
+          for (const auto& [p, next] : remaining) {
+            rd_kafka_topic_partition_list_add(again.get(), options_.topic.c_str(), p)->offset =
+                position[p];
+          }
+          RETURN_IF_ERROR(ReplaceReader(again.get(), "rebuild"));
+          last_start = now;
+        }
         continue;
       }
-      last_message = now;
+      last_message = last_start = now;
       const auto it = remaining.find(m->partition);
       if (it == remaining.end()) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) position[m->partition] = m->offset + 1;
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         remaining.erase(it);
         continue;
@@ -423,9 +479,8 @@ absl::Status StreamState::LoadTerminalCheckpoint(const std::vector<int64_t>& low
       }
     }
     absl::StatusOr<TerminalState> terminals =
-        header.ok() ? TerminalState::Deserialize(
-                          std::string_view(*contents).substr(header->second), options_.spec,
-                          StateOptions{.allowed_lateness_seconds = kLatenessSeconds})
+        header.ok() ? TerminalState::Deserialize(std::string_view(*contents).substr(header->second),
+                                                 options_.spec, kStateOptions)
                     : absl::StatusOr<TerminalState>(header.status());
     if (!terminals.ok()) {
       std::fprintf(stderr, "fraudstream stream: warning: %s; passed over\n",
@@ -485,9 +540,8 @@ absl::StatusOr<std::optional<std::pair<int64_t, CustomerState>>> StreamState::Re
   if (header.first.value("offset", int64_t{-1}) != offset) {
     return absl::DataLossError(fmt::format("checkpoint {}: not a snapshot", path.string()));
   }
-  auto customers =
-      CustomerState::Deserialize(std::string_view(contents).substr(header.second), options_.spec,
-                                 StateOptions{.allowed_lateness_seconds = kLatenessSeconds});
+  auto customers = CustomerState::Deserialize(std::string_view(contents).substr(header.second),
+                                              options_.spec, kStateOptions);
   if (!customers.ok()) {
     return absl::Status(
         customers.status().code(),
@@ -500,6 +554,7 @@ absl::Status StreamState::CatchUp(int64_t newest_event_time) {
   if (owned_.size() == terminal_next_.size()) return absl::OkStatus();  // no feed
   const int64_t need = newest_event_time - options_.spec.terminal_delay_days * kSecondsPerDay;
   auto last_message = std::chrono::steady_clock::now();
+  auto last_start = last_message;
   Transaction tx;
   while (true) {
     bool waiting = false;
@@ -509,15 +564,30 @@ absl::Status StreamState::CatchUp(int64_t newest_event_time) {
       waiting |= !satisfied && !feed_at_end_[p];
       if (satisfied == feed_paused_[p]) continue;
       PartitionList one(rd_kafka_topic_partition_list_new(1));
-      rd_kafka_topic_partition_list_add(one.get(), options_.topic.c_str(), static_cast<int32_t>(p));
+      rd_kafka_topic_partition_list_add(one.get(), options_.topic.c_str(), static_cast<int32_t>(p))
+          ->offset = terminal_next_[p];
       if (satisfied) {
+        // A pause moves the fetch position to just after the last message handed out by this
+        // client, which can be beyond the feed (read while the partition was rebuilt or
+        // owned, and passed over): then the position is set back, or the feed would skip.
         rd_kafka_pause_partitions(reader_->get(), one.get());
+        if (reader_->Handed(static_cast<int32_t>(p)) > terminal_next_[p]) {
+          rd_kafka_error_t* error = rd_kafka_seek_partitions(reader_->get(), one.get(), 10'000);
+          const rd_kafka_resp_err_t err =
+              error != nullptr ? rd_kafka_error_code(error) : one->elems[0].err;
+          if (error != nullptr) rd_kafka_error_destroy(error);
+          if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            return absl::UnavailableError(fmt::format("terminal feed of {} [{}]: seek: {}",
+                                                      options_.topic, p, rd_kafka_err2str(err)));
+          }
+          ++stats_.feed_seeks;
+        }
       } else {
         rd_kafka_resume_partitions(reader_->get(), one.get());
       }
       feed_paused_[p] = satisfied;
     }
-    MessagePtr m(rd_kafka_consumer_poll(reader_->get(), waiting ? 100 : 0));
+    MessagePtr m = reader_->Poll(waiting ? 100 : 0);
     const auto now = std::chrono::steady_clock::now();
     if (m == nullptr) {
       if (!waiting) return absl::OkStatus();
@@ -526,9 +596,13 @@ absl::Status StreamState::CatchUp(int64_t newest_event_time) {
             fmt::format("terminal feed of {}: no message for {} s", options_.topic,
                         std::chrono::duration_cast<std::chrono::seconds>(kReadTimeout).count()));
       }
+      if (now - last_start > kStallTimeout) {
+        RETURN_IF_ERROR(ReplaceReader(nullptr, "terminal feed"));
+        last_start = now;
+      }
       continue;
     }
-    last_message = now;
+    last_message = last_start = now;
     const int32_t p = m->partition;
     if (p < 0 || static_cast<size_t>(p) >= terminal_time_.size() || owned_.contains(p)) continue;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {

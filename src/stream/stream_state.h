@@ -79,8 +79,10 @@ struct StreamStateOptions {
 };
 
 struct StreamStateStats {
-  int64_t rebuilt = 0;  // messages read again to rebuild customer windows
-  int64_t fed = 0;      // messages of other workers' partitions in the terminal windows
+  int64_t rebuilt = 0;          // messages read again to rebuild customer windows
+  int64_t fed = 0;              // messages of other workers' partitions in the terminal windows
+  int64_t reader_restarts = 0;  // reads that stalled and started over on a new connection
+  int64_t feed_seeks = 0;       // feed positions set back after a pause (see CatchUp)
   int64_t rebuilds = 0;
   int64_t restored = 0;     // customers loaded from checkpoints
   int64_t checkpoints = 0;  // snapshots written
@@ -121,6 +123,9 @@ class StreamState {
   struct Reader;
   StreamState(StreamStateOptions options, std::unique_ptr<Reader> reader, int partitions);
 
+  static absl::StatusOr<std::unique_ptr<Reader>> NewReader(const StreamStateOptions& options);
+  // A new reader in place of one that stalled, assigned `list` (nullptr: the feed).
+  absl::Status ReplaceReader(const rd_kafka_topic_partition_list_t* list, std::string_view what);
   // Reassigns the feed: every partition not owned, from terminal_next_.
   absl::Status RestartFeed();
   absl::Status AssignReader(const rd_kafka_topic_partition_list_t* list, std::string_view what);

@@ -125,12 +125,18 @@ class StreamStateTest : public ::testing::Test {
 
   // Every transaction has exactly one prediction, with predict's score.
   static void ExpectScoredOnceAsPredict(const std::map<int64_t, std::vector<Prediction>>& scores) {
+    EXPECT_EQ(ExpectScoredAsPredict(scores), 0u);
+  }
+
+  // Every transaction has a prediction, and every prediction (a transaction scored again after
+  // a rebalance too) predict's score; returns how many were scored more than once.
+  static size_t ExpectScoredAsPredict(const std::map<int64_t, std::vector<Prediction>>& scores) {
     EXPECT_EQ(scores.size(), expected_->size());
     size_t wrong = 0, duplicated = 0;
     for (const auto& [id, expected] : *expected_) {
       const auto it = scores.find(id);
       if (it == scores.end()) continue;
-      duplicated += it->second.size() > 1;
+      duplicated += it->second.size() - 1;
       for (const Prediction& p : it->second) {
         if (std::abs(p.score - expected) > 6e-7 && ++wrong <= 5) {
           ADD_FAILURE() << "transaction " << id << ": " << p.score << ", predict " << expected;
@@ -138,7 +144,7 @@ class StreamStateTest : public ::testing::Test {
       }
     }
     EXPECT_EQ(wrong, 0u);
-    EXPECT_EQ(duplicated, 0u);
+    return duplicated;
   }
 
   // Trains `train` as version 2 of "fraud" beside version 1 (model_) and moves
@@ -255,7 +261,10 @@ const std::map<int64_t, double>* StreamStateTest::expected_ = nullptr;
 
 // One worker scores a third and stops (committing); then two workers share the three
 // partitions: each rebuilds the customers of its partitions up to the committed offsets and
-// feeds the other worker's partitions into its terminal windows.
+// feeds the other worker's partitions into its terminal windows. They join one after the
+// other, so a partition may move while it is scored: the mock refuses commits while a group
+// rebalances (real Kafka takes them), so what was scored since the last commit may be scored
+// again by the next owner (at-least-once) — with the same windows, hence the same score.
 TEST_F(StreamStateTest, PartitionsMoveBetweenWorkersWithTheirState) {
   auto cluster = StartAndReplay();
   const std::string brokers = cluster->bootstrap_servers();
@@ -266,16 +275,25 @@ TEST_F(StreamStateTest, PartitionsMoveBetweenWorkersWithTheirState) {
   EXPECT_GT(before.predicted, 0);
   EXPECT_EQ(before.rebuilt, 0);  // nothing committed yet: nothing to rebuild
 
+  // Slow enough that the second worker joins before the first is through the rest alone.
+  StreamOptions options = WorkerOptions(brokers);
+  options.max_rate = 1500;
   StreamStats a, b;
-  std::thread other([&] { b = RunWorker(WorkerOptions(brokers)); });
-  a = RunWorker(WorkerOptions(brokers));
+  std::thread other([&] { b = RunWorker(options); });
+  a = RunWorker(options);
   other.join();
-  EXPECT_EQ(before.predicted + a.predicted + b.predicted, static_cast<int64_t>(expected_->size()));
   EXPECT_GT(a.predicted, 0);
   EXPECT_GT(b.predicted, 0);
   EXPECT_GT(a.rebuilt + b.rebuilt, 0);  // customers of the first third came back
   EXPECT_GT(a.fed + b.fed, 0);          // each read the other's partitions for terminals
-  ExpectScoredOnceAsPredict(ReadPredictions(brokers));
+  const size_t again = ExpectScoredAsPredict(ReadPredictions(brokers));
+  EXPECT_EQ(before.predicted + a.predicted + b.predicted,
+            static_cast<int64_t>(expected_->size() + again));
+  std::printf(
+      "scored again after a rebalance: %zu; reads started over: %lld; feed positions "
+      "set back: %lld\n",
+      again, static_cast<long long>(a.reader_restarts + b.reader_restarts),
+      static_cast<long long>(a.feed_seeks + b.feed_seeks));
 }
 
 // The transactional path on the mock (which accepts the calls; isolation and the offsets sent

@@ -888,6 +888,8 @@ struct StreamWorker::Impl {
     stats.seconds = (clock.NowNanos() - start) * 1e-9;
     stats.rebuilt = state->stats().rebuilt;
     stats.fed = state->stats().fed;
+    stats.reader_restarts = state->stats().reader_restarts;
+    stats.feed_seeks = state->stats().feed_seeks;
     stats.restored = state->stats().restored;
     stats.checkpoints = state->stats().checkpoints;
     stats.model_version = serving->version;

@@ -87,6 +87,8 @@ struct StreamStats {
   int64_t aborted_transactions = 0;  // aborted and scored again
   int64_t rebuilt = 0;               // messages read again to rebuild customers on assignment
   int64_t fed = 0;                   // other workers' messages read for the terminal windows
+  int64_t reader_restarts = 0;       // state reads that stalled and started over
+  int64_t feed_seeks = 0;            // terminal feed positions set back after a pause
   int64_t restored = 0;              // customers loaded from checkpoints
   int64_t checkpoints = 0;           // snapshots written
   int64_t model_swaps = 0;           // new versions swapped in while running
