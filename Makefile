@@ -47,6 +47,7 @@ bench: build
 	@bench/train_bench.sh $(BUILD)
 	@bench/forest_bench.sh $(BUILD)
 	@bench/stream_bench.sh $(BUILD)
+	@bench/serve_bench.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) demo-out bench-out

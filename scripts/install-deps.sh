@@ -16,7 +16,8 @@ packages=(
   openjdk-17-jre-headless maven python3-confluent-kafka
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-pandas python3-sklearn python3-xgboost hyperfine)
+  packages+=(python3-pandas python3-sklearn python3-xgboost hyperfine
+    wrk python3-fastapi python3-uvicorn)
 fi
 
 missing=()
