@@ -1,5 +1,5 @@
 // fraudstream monitor --brokers B [--group G] [--topic T] [--interval 1s] [--json]
-//                     [--samples N | --seconds S]
+//                     [--samples N | --seconds S] [--metrics-port P] [--track]
 // A consumer group's lag on one topic with Burrow's statuses (DESIGN §7, src/monitor).
 
 #include <algorithm>
@@ -13,11 +13,13 @@
 #include "cli/commands.h"
 #include "cli/kafka_flags.h"
 #include "cli/metrics_flags.h"
+#include "cli/registry_common.h"
 #include "core/status.h"
 #include "fmt/format.h"
 #include "monitor/lag_metrics.h"
 #include "monitor/lag_monitor.h"
 #include "nlohmann/json.hpp"
+#include "registry/tracking.h"
 
 namespace fraud::cli {
 namespace {
@@ -30,6 +32,9 @@ struct MonitorFlags {
   bool json = false;
   int64_t samples = 0;  // 0: until stopped
   double seconds = 0;   // 0: until stopped
+  bool track = false;
+  std::string experiment = "monitor";
+  RegistryFlags registry;
 };
 
 // "1s", "500ms", "2m", or a plain number of seconds; at least 10 ms.
@@ -119,27 +124,61 @@ absl::Status RunMonitor(MonitorFlags flags) {
   LagMetrics lag_metrics(registry, flags.options.group, flags.options.topic);
   ASSIGN_OR_RETURN(const std::unique_ptr<MetricsServer> metrics,
                    StartMetricsServer(flags.metrics, registry, "monitor"));
+  // --track: the watch is one run; each sample's figures are metrics at step = whole seconds
+  // since the start (the rates from the second sample on: the first has nothing to compare).
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Tracking> tracking;
+  std::string run_id;
+  if (flags.track) {
+    ASSIGN_OR_RETURN(store, flags.registry.Open());
+    tracking = std::make_unique<Tracking>(*store);
+    ASSIGN_OR_RETURN(const RunInfo run,
+                     tracking->CreateRun(flags.experiment, "monitor " + flags.options.group));
+    run_id = run.run_id;
+    RETURN_IF_ERROR(tracking->LogParams(run_id, {{"group", flags.options.group},
+                                                 {"topic", flags.options.topic},
+                                                 {"interval", flags.interval}}));
+    std::fprintf(stderr, "fraudstream monitor: tracking run %s in experiment %s\n", run_id.c_str(),
+                 flags.experiment.c_str());
+  }
   using Steady = std::chrono::steady_clock;
   const Steady::time_point start = Steady::now();
   const auto period =
       std::chrono::duration_cast<Steady::duration>(std::chrono::duration<double>(interval));
-  int64_t slot = 0;
-  for (int64_t n = 1; !g_stop.load(); ++n) {
-    ASSIGN_OR_RETURN(const LagReport report, monitor->Sample());
-    lag_metrics.Publish(report);
-    Print(flags.options, report, flags.json);
-    if (flags.samples > 0 && n >= flags.samples) break;
-    // Samples on a fixed schedule from the start; a slot missed while a query was slow is
-    // skipped, not made up with samples milliseconds apart.
-    slot = std::max(slot + 1, static_cast<int64_t>((Steady::now() - start) / period) + 1);
-    const Steady::time_point next = start + period * slot;
-    if (flags.seconds > 0 && next - start > std::chrono::duration<double>(flags.seconds)) break;
-    while (!g_stop.load() && Steady::now() < next) {
-      std::this_thread::sleep_for(
-          std::min<Steady::duration>(next - Steady::now(), std::chrono::milliseconds(50)));
+  const absl::Status watched = [&]() -> absl::Status {
+    int64_t slot = 0;
+    for (int64_t n = 1; !g_stop.load(); ++n) {
+      ASSIGN_OR_RETURN(const LagReport report, monitor->Sample());
+      lag_metrics.Publish(report);
+      Print(flags.options, report, flags.json);
+      if (tracking != nullptr) {
+        const int64_t step =
+            std::chrono::duration_cast<std::chrono::seconds>(Steady::now() - start).count();
+        std::vector<Metric> metrics = {{"lag", static_cast<double>(report.lag), step}};
+        if (n > 1) {
+          metrics.push_back({"input_tps", report.input_rate, step});
+          metrics.push_back({"processed_tps", report.processing_rate, step});
+        }
+        RETURN_IF_ERROR(tracking->LogMetrics(run_id, metrics));
+      }
+      if (flags.samples > 0 && n >= flags.samples) break;
+      // Samples on a fixed schedule from the start; a slot missed while a query was slow is
+      // skipped, not made up with samples milliseconds apart.
+      slot = std::max(slot + 1, static_cast<int64_t>((Steady::now() - start) / period) + 1);
+      const Steady::time_point next = start + period * slot;
+      if (flags.seconds > 0 && next - start > std::chrono::duration<double>(flags.seconds)) break;
+      while (!g_stop.load() && Steady::now() < next) {
+        std::this_thread::sleep_for(
+            std::min<Steady::duration>(next - Steady::now(), std::chrono::milliseconds(50)));
+      }
     }
+    return absl::OkStatus();
+  }();
+  if (tracking != nullptr) {
+    RETURN_IF_ERROR(
+        tracking->EndRun(run_id, watched.ok() ? RunStatus::kFinished : RunStatus::kFailed));
   }
-  return absl::OkStatus();
+  return watched;
 }
 
 }  // namespace
@@ -164,6 +203,12 @@ void AddMonitorCommand(CLI::App& app, Action* action) {
   cmd->add_option("--seconds", flags->seconds, "stop after this many seconds")
       ->check(CLI::NonNegativeNumber);
   AddMetricsFlags(cmd, &flags->metrics);
+  cmd->add_flag("--track", flags->track,
+                "log lag, input_tps and processed_tps of every sample as metrics of a run of the "
+                "tracking store (--registry; step = seconds since the start)");
+  cmd->add_option("--experiment", flags->experiment, "experiment of the tracked run")
+      ->capture_default_str();
+  flags->registry.AddTo(cmd);
   cmd->callback([flags, action] { *action = [flags] { return RunMonitor(*flags); }; });
 }
 

@@ -49,7 +49,7 @@ class Monitor:
             self.proc = subprocess.Popen(
                 [bin_path, "monitor", "--brokers", brokers, "--group", group, "--topic", topic,
                  "--interval", f"{int(INTERVAL_S * 1000)}ms", "--json", "--seconds", "120",
-                 "--metrics-port", "0"],
+                 "--metrics-port", "0", "--track", "--registry", os.path.join(tmp, "registry.db")],
                 stdout=out, stderr=err)
 
     def events(self):
@@ -118,6 +118,27 @@ def check_alerts(events):
                       and a["time_ms"] == s2["time_ms"] for a in events),
                   f"the group went {s1['status']} -> {s2['status']} at {s2['time_ms']} "
                   f"without an alert")
+
+
+def check_tracked_run(bin_path, registry, samples):
+    """--track: one finished run in experiment monitor whose lag series has a value per sample
+    (step = seconds since the start) ending with the last sample's lag."""
+    listed = subprocess.run([bin_path, "runs", "list", "--registry", registry, "--experiment",
+                             "monitor", "--json"], capture_output=True, text=True)
+    runs = json.loads(listed.stdout) if listed.returncode == 0 else []
+    if not check(len(runs) == 1, f"{len(runs)} monitor runs tracked: {listed.stderr}"):
+        return
+    shown = subprocess.run([bin_path, "runs", "show", runs[0]["run_id"], "--registry", registry,
+                            "--json"], capture_output=True, text=True)
+    run = json.loads(shown.stdout)
+    check(run["status"] == "FINISHED", f"tracked run status {run['status']}")
+    lags = [m for m in run["metric_history"] if m["key"] == "lag"]
+    check(len(lags) == len(samples), f"{len(lags)} lag values tracked for {len(samples)} samples")
+    check(run["metrics"].get("lag") == samples[-1]["lag"],
+          f"tracked lag {run['metrics'].get('lag')}, last sample {samples[-1]['lag']}")
+    rates = [m for m in run["metric_history"] if m["key"] == "processed_tps"]
+    check(any(m["value"] > 0 for m in rates), "no processed_tps above 0 tracked")
+    log(f"tracked run: {len(lags)} samples, steps {lags[0]['step']}..{lags[-1]['step']}")
 
 
 def scenario(bin_path, tmp, brokers):
@@ -239,6 +260,7 @@ def scenario(bin_path, tmp, brokers):
                       for e in monitor.events()), "no partition alert to STOP")
         monitor.stop()
         check_alerts(monitor.events())
+        check_tracked_run(bin_path, os.path.join(tmp, "registry.db"), monitor.samples())
     finally:
         for proc in (worker.proc if worker else None, monitor.proc if monitor else None, replay):
             if proc is not None and proc.poll() is None:
