@@ -206,15 +206,13 @@ absl::StatusOr<CapacityResult> RunCapacity(const CapacityOptions& options,
 
 std::vector<Metric> PerSecondMetrics(std::span<const CapacitySample> samples) {
   std::vector<Metric> metrics;
-  size_t begin = 0;                        // the first sample of the second at hand
   const CapacitySample* before = nullptr;  // the last sample of the previous second
-  for (size_t i = 0; i <= samples.size(); ++i) {
-    if (i < samples.size() && (i == begin || static_cast<int64_t>(samples[i].seconds) ==
-                                                 static_cast<int64_t>(samples[begin].seconds))) {
-      continue;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const CapacitySample& last = samples[i];
+    const auto second = static_cast<int64_t>(last.seconds);
+    if (i + 1 < samples.size() && static_cast<int64_t>(samples[i + 1].seconds) == second) {
+      continue;  // not the last sample of its second
     }
-    const CapacitySample& last = samples[i - 1];
-    const int64_t second = static_cast<int64_t>(samples[begin].seconds);
     if (before != nullptr && last.seconds > before->seconds) {
       const double span = last.seconds - before->seconds;
       metrics.push_back({"input_tps", (last.log_end - before->log_end) / span, second});
@@ -222,7 +220,6 @@ std::vector<Metric> PerSecondMetrics(std::span<const CapacitySample> samples) {
     }
     metrics.push_back({"lag", static_cast<double>(last.lag), second});
     before = &last;
-    begin = i;
   }
   return metrics;
 }

@@ -168,6 +168,7 @@ TEST(CapacityTracking, TheSeriesAreMetricsOfARunStepBySecond) {
     if (m.key == "input_tps") EXPECT_NEAR(m.value, 100, 1e-9) << m.step;
   }
   EXPECT_EQ(lag_steps, (std::vector<int64_t>{10, 11, 12, 13}));
+  EXPECT_TRUE(PerSecondMetrics({}).empty());
 
   auto test_store = TestStore::Create("sqlite");
   ASSERT_TRUE(test_store.ok()) << test_store.status();
