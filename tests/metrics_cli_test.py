@@ -14,11 +14,9 @@ Exits 0 when every check passed; prints each failure.
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
@@ -135,16 +133,7 @@ def scenario(bin_path, tmp):
 
 def main():
     bin_path = os.path.abspath(sys.argv[1])
-    started = time.time()
-    tmp = tempfile.mkdtemp(prefix="fraudstream_metrics_")
-    try:
-        scenario(bin_path, tmp)
-    except Exception as e:  # a broken step is a failure with its reason
-        check(False, f"{type(e).__name__}: {e}")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    log(f"metrics CLI test: {len(rk.failures)} failures in {time.time() - started:.0f} s")
-    return 1 if rk.failures else 0
+    return rk.run("metrics CLI test", lambda tmp: scenario(bin_path, tmp))
 
 
 if __name__ == "__main__":

@@ -21,9 +21,7 @@ struct CapacityFlags {
   CapacityOptions options;
   std::string format = "csv";
   std::string report;
-  bool track = false;
-  std::string experiment = "capacity";
-  RegistryFlags registry;
+  TrackFlags tracking;
 };
 
 absl::Status RunCapacityCommand(CapacityFlags flags) {
@@ -53,12 +51,13 @@ absl::Status RunCapacityCommand(CapacityFlags flags) {
   }
   std::printf("report: %s/report.html, %s/summary.json\n", flags.report.c_str(),
               flags.report.c_str());
-  if (flags.track) {
-    ASSIGN_OR_RETURN(auto store, flags.registry.Open());
+  if (flags.tracking.track) {
+    ASSIGN_OR_RETURN(auto store, flags.tracking.registry.Open());
     Tracking tracking(*store);
+    const std::string& experiment = flags.tracking.experiment;
     ASSIGN_OR_RETURN(const RunInfo run,
-                     TrackCapacityRun(tracking, flags.experiment, o, result, flags.report));
-    std::printf("tracked: run %s in experiment %s\n", run.run_id.c_str(), flags.experiment.c_str());
+                     TrackCapacityRun(tracking, experiment, o, result, flags.report));
+    std::printf("tracked: run %s in experiment %s\n", run.run_id.c_str(), experiment.c_str());
   }
   if (g_stop) std::printf("stopped before the end: the report covers the steps run\n");
   return absl::OkStatus();
@@ -95,12 +94,10 @@ void AddCapacityCommand(CLI::App& app, Action* action) {
   cmd->add_option("--drain-seconds", o.drain_seconds,
                   "longest wait for the lag to go down before a step (default: --step-seconds)");
   cmd->add_option("--format", flags->format, "message format: csv or json")->capture_default_str();
-  cmd->add_flag("--track", flags->track,
-                "log the series (input_tps, processed_tps, lag a second) and the result as a run "
-                "of the tracking store (--registry)");
-  cmd->add_option("--experiment", flags->experiment, "experiment of the tracked run")
-      ->capture_default_str();
-  flags->registry.AddTo(cmd);
+  flags->tracking.AddTo(cmd,
+                        "log the series (input_tps, processed_tps, lag a second) and the result "
+                        "as a run of the tracking store (--registry)",
+                        "capacity");
   cmd->callback([flags, action] { *action = [flags] { return RunCapacityCommand(*flags); }; });
 }
 

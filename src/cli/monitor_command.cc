@@ -32,9 +32,7 @@ struct MonitorFlags {
   bool json = false;
   int64_t samples = 0;  // 0: until stopped
   double seconds = 0;   // 0: until stopped
-  bool track = false;
-  std::string experiment = "monitor";
-  RegistryFlags registry;
+  TrackFlags tracking;
 };
 
 // "1s", "500ms", "2m", or a plain number of seconds; at least 10 ms.
@@ -129,17 +127,17 @@ absl::Status RunMonitor(MonitorFlags flags) {
   std::unique_ptr<Store> store;
   std::unique_ptr<Tracking> tracking;
   std::string run_id;
-  if (flags.track) {
-    ASSIGN_OR_RETURN(store, flags.registry.Open());
+  if (flags.tracking.track) {
+    ASSIGN_OR_RETURN(store, flags.tracking.registry.Open());
     tracking = std::make_unique<Tracking>(*store);
-    ASSIGN_OR_RETURN(const RunInfo run,
-                     tracking->CreateRun(flags.experiment, "monitor " + flags.options.group));
+    ASSIGN_OR_RETURN(const RunInfo run, tracking->CreateRun(flags.tracking.experiment,
+                                                            "monitor " + flags.options.group));
     run_id = run.run_id;
     RETURN_IF_ERROR(tracking->LogParams(run_id, {{"group", flags.options.group},
                                                  {"topic", flags.options.topic},
                                                  {"interval", flags.interval}}));
     std::fprintf(stderr, "fraudstream monitor: tracking run %s in experiment %s\n", run_id.c_str(),
-                 flags.experiment.c_str());
+                 flags.tracking.experiment.c_str());
   }
   using Steady = std::chrono::steady_clock;
   const Steady::time_point start = Steady::now();
@@ -203,12 +201,10 @@ void AddMonitorCommand(CLI::App& app, Action* action) {
   cmd->add_option("--seconds", flags->seconds, "stop after this many seconds")
       ->check(CLI::NonNegativeNumber);
   AddMetricsFlags(cmd, &flags->metrics);
-  cmd->add_flag("--track", flags->track,
-                "log lag, input_tps and processed_tps of every sample as metrics of a run of the "
-                "tracking store (--registry; step = seconds since the start)");
-  cmd->add_option("--experiment", flags->experiment, "experiment of the tracked run")
-      ->capture_default_str();
-  flags->registry.AddTo(cmd);
+  flags->tracking.AddTo(cmd,
+                        "log lag, input_tps and processed_tps of every sample as metrics of a run "
+                        "of the tracking store (--registry; step = seconds since the start)",
+                        "monitor");
   cmd->callback([flags, action] { *action = [flags] { return RunMonitor(*flags); }; });
 }
 

@@ -24,6 +24,15 @@ absl::StatusOr<std::unique_ptr<Store>> RegistryFlags::Open() const {
   return Store::Open(options);
 }
 
+void TrackFlags::AddTo(CLI::App* cmd, const std::string& what,
+                       const std::string& default_experiment) {
+  experiment = default_experiment;
+  cmd->add_flag("--track", track, what);
+  cmd->add_option("--experiment", experiment, "experiment of the tracked run")
+      ->capture_default_str();
+  registry.AddTo(cmd);
+}
+
 absl::StatusOr<std::shared_ptr<LiveModel>> OpenLiveModel(const std::string& model,
                                                          const RegistryFlags& registry,
                                                          int64_t refresh_ms) {

@@ -31,6 +31,17 @@ absl::StatusOr<std::shared_ptr<LiveModel>> OpenLiveModel(const std::string& mode
                                                          const RegistryFlags& registry,
                                                          int64_t refresh_ms);
 
+// --track [--experiment NAME] and the registry flags: the commands that can log what they
+// measure as a run of the tracking store (monitor, capacity).
+struct TrackFlags {
+  bool track = false;
+  std::string experiment;
+  RegistryFlags registry;
+
+  // `what`: the help text of --track.
+  void AddTo(CLI::App* cmd, const std::string& what, const std::string& default_experiment);
+};
+
 // Sets the split, model kind and XGBoost params (key=value) of `options` from the flags
 // `train` and `retrain` share.
 absl::Status ApplyModelFlags(const SplitFlags& split, const std::string& kind,

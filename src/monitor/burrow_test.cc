@@ -147,6 +147,8 @@ TEST(LagTracker, LagRatesWindowsAndAlerts) {
   EXPECT_EQ(r.lag, 20);
   EXPECT_DOUBLE_EQ(r.input_rate, 20);       // log ends 5+9 -> 20+14
   EXPECT_DOUBLE_EQ(r.processing_rate, 10);  // committed (or log start) 0+4 -> 10+4
+  EXPECT_EQ(r.log_end, 34);
+  EXPECT_EQ(r.committed, 14);  // partition 1 counts its log start
   EXPECT_EQ(r.partitions[0].status, PartitionStatus::kWarn);
   EXPECT_EQ(r.partitions[1].status, PartitionStatus::kStall);
   EXPECT_EQ(r.status, GroupStatus::kErr);

@@ -103,12 +103,10 @@ class Sampler {
     const LagReport report = tracker_.Add(static_cast<int64_t>(seconds * 1000), offsets);
     CapacitySample sample{.seconds = seconds,
                           .target = target,
+                          .log_end = report.log_end,
+                          .committed = report.committed,
                           .lag = report.lag,
                           .status = std::string(Name(report.status))};
-    for (const PartitionOffsets& o : offsets) {
-      sample.log_end += o.log_end;
-      sample.committed += o.committed >= 0 ? o.committed : o.log_start;
-    }
     for (const PartitionReport& p : report.partitions) sample.partition_lag.push_back(p.lag);
     sample.commit =
         !result_.samples.empty() && sample.committed != result_.samples.back().committed;

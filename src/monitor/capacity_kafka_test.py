@@ -73,15 +73,8 @@ def scenario(bin_path, brokers, tmp):
         with open(os.path.join(report, "samples.csv")) as f:
             check(len(f.readlines()) > 10 * len(steps), "samples.csv has too few samples")
         # The tracked run: the series a second and the result.
-        listed = subprocess.run([bin_path, "runs", "list", "--registry", registry,
-                                 "--experiment", "capacity", "--json"],
-                                capture_output=True, text=True)
-        check(listed.returncode == 0, f"runs list: {listed.stderr}")
-        runs = json.loads(listed.stdout) if listed.returncode == 0 else []
-        if check(len(runs) == 1, f"{len(runs)} capacity runs tracked"):
-            shown = subprocess.run([bin_path, "runs", "show", runs[0]["run_id"], "--registry",
-                                    registry, "--json"], capture_output=True, text=True)
-            run_json = json.loads(shown.stdout)
+        run_json = rk.tracked_run(bin_path, registry, "capacity")
+        if run_json is not None:
             check(run_json["metrics"]["critical_tps"] == critical, f"tracked {run_json['metrics']}")
             history = run_json.get("metric_history", [])
             for key in ("input_tps", "processed_tps", "lag"):
@@ -96,9 +89,8 @@ def scenario(bin_path, brokers, tmp):
 
 def main():
     bin_path = os.path.abspath(sys.argv[1])
-    brokers = os.environ.get("FRAUDSTREAM_TEST_KAFKA", "")
-    if not check(bool(brokers), "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real "
-                                "Apache Kafka broker (HOST:PORT): `make test` starts one"):
+    brokers = rk.test_brokers()
+    if not brokers:
         return 1
     return rk.run("capacity", lambda tmp: scenario(bin_path, brokers, tmp))
 

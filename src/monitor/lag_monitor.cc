@@ -59,6 +59,8 @@ LagReport LagTracker::Add(int64_t time_ms, const std::vector<PartitionOffsets>& 
   previous_ms_ = time_ms;
   previous_log_end_ = log_end;
   previous_committed_ = committed;
+  report.log_end = log_end;
+  report.committed = committed;
   return report;
 }
 

@@ -54,6 +54,8 @@ struct LagReport {
   int64_t time_ms = 0;
   std::vector<PartitionReport> partitions;
   int64_t lag = 0;             // total
+  int64_t log_end = 0;         // summed over the partitions
+  int64_t committed = 0;       // summed; the log start where the group committed nothing
   double input_rate = 0;       // log-end growth per second since the previous sample
   double processing_rate = 0;  // committed growth per second since the previous sample
   GroupStatus status = GroupStatus::kOk;

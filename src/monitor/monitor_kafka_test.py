@@ -26,8 +26,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-import shutil
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -123,14 +121,9 @@ def check_alerts(events):
 def check_tracked_run(bin_path, registry, samples):
     """--track: one finished run in experiment monitor whose lag series has a value per sample
     (step = seconds since the start) ending with the last sample's lag."""
-    listed = subprocess.run([bin_path, "runs", "list", "--registry", registry, "--experiment",
-                             "monitor", "--json"], capture_output=True, text=True)
-    runs = json.loads(listed.stdout) if listed.returncode == 0 else []
-    if not check(len(runs) == 1, f"{len(runs)} monitor runs tracked: {listed.stderr}"):
+    run = rk.tracked_run(bin_path, registry, "monitor")
+    if run is None:
         return
-    shown = subprocess.run([bin_path, "runs", "show", runs[0]["run_id"], "--registry", registry,
-                            "--json"], capture_output=True, text=True)
-    run = json.loads(shown.stdout)
     check(run["status"] == "FINISHED", f"tracked run status {run['status']}")
     lags = [m for m in run["metric_history"] if m["key"] == "lag"]
     check(len(lags) == len(samples), f"{len(lags)} lag values tracked for {len(samples)} samples")
@@ -271,26 +264,10 @@ def scenario(bin_path, tmp, brokers):
 
 def main():
     bin_path = os.path.abspath(sys.argv[1])
-    brokers = os.environ.get("FRAUDSTREAM_TEST_KAFKA", "")
-    started = time.time()
-    if not check(bool(brokers), "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real "
-                                "Apache Kafka broker (HOST:PORT). `make test` starts one with "
-                                "scripts/kafka-up.sh; or "
-                                "FRAUDSTREAM_TEST_KAFKA=$(scripts/kafka-up.sh) ctest -L integration"):
+    brokers = rk.test_brokers()
+    if not brokers:
         return 1
-    keep = os.environ.get("FRAUDSTREAM_TEST_KEEP") == "1"
-    tmp = tempfile.mkdtemp(prefix="fraudstream_monitor_")
-    try:
-        scenario(bin_path, tmp, brokers)
-    except Exception as e:  # a broken step is a failure with its reason
-        check(False, f"{type(e).__name__}: {e}")
-    finally:
-        if keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    log(f"monitor test: {len(rk.failures)} failures in {time.time() - started:.0f} s")
-    return 1 if rk.failures else 0
+    return rk.run("monitor test", lambda tmp: scenario(bin_path, tmp, brokers))
 
 
 if __name__ == "__main__":

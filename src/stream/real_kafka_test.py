@@ -122,6 +122,30 @@ def create_topics(brokers, partitions_by_name):
     raise RuntimeError(f"topics {list(partitions_by_name)} have no leaders after 30 s")
 
 
+def test_brokers():
+    """$FRAUDSTREAM_TEST_KAFKA, or "" after a failed check saying how to set it."""
+    brokers = os.environ.get("FRAUDSTREAM_TEST_KAFKA", "")
+    check(bool(brokers), "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real Apache Kafka "
+                         "broker (HOST:PORT). `make test` starts one with scripts/kafka-up.sh; or "
+                         "FRAUDSTREAM_TEST_KAFKA=$(scripts/kafka-up.sh) ctest -L integration")
+    return brokers
+
+
+def tracked_run(bin_path, registry, experiment):
+    """The one run of `experiment` in the tracking store at `registry`, as `fraudstream runs
+    show --json` prints it (metric_history included), or None after a failed check."""
+    listed = subprocess.run([bin_path, "runs", "list", "--registry", registry, "--experiment",
+                             experiment, "--json"], capture_output=True, text=True)
+    runs = json.loads(listed.stdout) if listed.returncode == 0 else []
+    if not check(len(runs) == 1, f"{len(runs)} {experiment} runs tracked: {listed.stderr}"):
+        return None
+    shown = subprocess.run([bin_path, "runs", "show", runs[0]["run_id"], "--registry", registry,
+                            "--json"], capture_output=True, text=True)
+    if not check(shown.returncode == 0, f"runs show: {shown.stderr}"):
+        return None
+    return json.loads(shown.stdout)
+
+
 def fresh_topics(brokers, name, partitions):
     """Input, predictions and DLQ topics and a group of their own for one test run, created
     (the input and predictions with `partitions`): (topics by role, group)."""
@@ -365,11 +389,8 @@ def scenario_restart(args, tmp):
 
 
 def scenario_crash(args, tmp):
-    brokers = os.environ.get("FRAUDSTREAM_TEST_KAFKA", "")
+    brokers = test_brokers()
     if not brokers:
-        check(False, "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real Apache Kafka "
-                     "broker (HOST:PORT). `make test` starts one with scripts/kafka-up.sh; or "
-                     "FRAUDSTREAM_TEST_KAFKA=$(scripts/kafka-up.sh) ctest -L integration")
         return
     exactly_once = args.mode == "exactly-once"
     seed = int(os.environ.get("FRAUDSTREAM_TEST_SEED", time.time_ns() % 1000000))
@@ -458,9 +479,8 @@ def scenario_rebalance(args, tmp):
     """One worker, a second joins, the first leaves (SIGTERM), a third joins: no transaction
     lost, and every prediction (duplicates included) has `fraudstream predict`'s score, so the
     windows stayed continuous while the partitions moved."""
-    brokers = os.environ.get("FRAUDSTREAM_TEST_KAFKA", "")
-    if not check(bool(brokers), "FRAUDSTREAM_TEST_KAFKA is not set: this test needs a real "
-                                "Apache Kafka broker (HOST:PORT); `make test` starts one"):
+    brokers = test_brokers()
+    if not brokers:
         return
     topics, group = fresh_topics(brokers, "rebalance", partitions=3)
     workers = []
