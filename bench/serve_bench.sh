@@ -14,13 +14,15 @@
 # features that ours computed for it (?explain=true, once, before the runs): ours ignores the
 # unknown key, the peer (which keeps no state) takes them from there.
 #   saturation  wrk -t1 -c32 -d10s --latency -s bench/serve_predict.lua (keep-alive): req/s
-#               and p99, for ours (--threads 32) and for the peer (uvicorn, 1 worker)
+#               and p99, for ours (--threads 0: one I/O thread per core) and for the peer
+#               (uvicorn, 1 worker)
 #   paced       bench/serve_paced_client (cpp-httplib, open loop, 8 keep-alive connections,
 #               latency from the scheduled send time): ours at 5,000 req/s for 10 s, the peer at
 #               half the rate wrk got from it
 # Env: BENCH_DIR (default bench-out), SERVE_BENCH_SECONDS (default 10), SERVE_BENCH_CONNECTIONS
 # (wrk -c, default 32), SERVE_BENCH_RATE (default 5000), PEER_RATE (default: half the peer's
-# wrk figure), SERVE_PACED_CLIENT (default BUILD/bench/serve_paced_client).
+# wrk figure), SERVE_PACED_CLIENT (default BUILD/bench/serve_paced_client), SERVE_THREADS (serve
+# --threads, default 0: one I/O thread per core).
 set -euo pipefail
 build=$(realpath "${1:-build}")
 bin="$build/fraudstream"
@@ -30,6 +32,7 @@ out="$dir/serve"
 seconds=${SERVE_BENCH_SECONDS:-10}
 connections=${SERVE_BENCH_CONNECTIONS:-32}
 rate=${SERVE_BENCH_RATE:-5000}
+threads=${SERVE_THREADS:-0}
 paced=${SERVE_PACED_CLIENT:-$build/bench/serve_paced_client}
 py=/usr/bin/python3
 mkdir -p "$out"
@@ -88,7 +91,7 @@ pace() {  # NAME PORT RATE
 
 # Ours.
 port=$(free_port)
-"$bin" serve --host 127.0.0.1 --port "$port" --model "$model" --threads 32 --warm-up "$data" \
+"$bin" serve --host 127.0.0.1 --port "$port" --model "$model" --threads "$threads" --warm-up "$data" \
   > /dev/null 2> "$out/serve.err" &
 server_pid=$!
 wait_healthy "$port" readyz

@@ -12,10 +12,12 @@ pkg_check_modules(XGB REQUIRED IMPORTED_TARGET xgboost)
 # Kafka: librdkafka's C API and its mock cluster (librdkafka/rdkafka_mock.h).
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 # The registry: SQLite (embedded default), libpq (PostgreSQL), Boost.Math (header-only t test).
+# The serve API: Boost.Asio + Boost.Beast (header-only; Boost.System is header-only since 1.69).
 find_package(SQLite3 REQUIRED)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 find_package(Boost REQUIRED)
-# HTTP for /metrics (and the serve API): cpp-httplib ships no CMake config, only pkg-config.
+# HTTP for /metrics (and the serve tests' client): cpp-httplib ships no CMake config, only
+# pkg-config.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(FRAUD_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -48,8 +48,8 @@ absl::Status RunServe(ServeFlags flags) {
   const std::shared_ptr<const LoadedModel> model = live->Current();
   std::fprintf(stderr,
                "fraudstream serve: ready on %s:%d (%d threads), model %s version %s%s%s%s\n",
-               flags.options.host.c_str(), server->port(), flags.options.threads,
-               model->name.c_str(), model->version.c_str(),
+               flags.options.host.c_str(), server->port(), server->threads(), model->name.c_str(),
+               model->version.c_str(),
                live->follows() ? fmt::format(" (following {})", live->reference()).c_str() : "",
                history.empty()
                    ? ""
@@ -88,9 +88,9 @@ void AddServeCommand(CLI::App& app, Action* action) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--threads", o.threads,
-                  "HTTP worker threads; each serves one keep-alive connection at a time, so at "
-                  "least the number of concurrent clients")
-      ->check(CLI::Range(1, 4096))
+                  "HTTP worker (I/O) threads, each serving any number of connections (0: one "
+                  "per core)")
+      ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   cmd->add_option("--token-file", flags->token_file,
                   "file holding the bearer token of the admin routes (trimmed); without it they "

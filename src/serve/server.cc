@@ -1,15 +1,29 @@
 #include "serve/server.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
+#include <iterator>
 #include <numeric>
+#include <optional>
+#include <unordered_set>
 
 #include "core/status.h"
 #include "core/strings.h"
@@ -20,22 +34,29 @@
 namespace fraud {
 namespace {
 
-constexpr char kJson[] = "application/json";
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::string_view kJson = "application/json";
 // Out-of-order requests up to this far behind the newest event time get exact windows.
 constexpr int64_t kLatenessSeconds = 3600;
 constexpr int64_t kEvictEveryMs = 60'000;
 constexpr size_t kTopContributions = 5;
+// How often each I/O thread looks for connections past their deadline.
+constexpr auto kSweepEvery = std::chrono::milliseconds(100);
+// A connection's input buffer is given back after a request that grew it past this.
+constexpr size_t kKeptBuffer = 64 * 1024;
 
-constexpr std::array<const char*, 7> kRoutes = {
-    "/v1/predict", "/v1/models", "/v1/reload", "/healthz", "/readyz", "/metrics", "other"};
+constexpr std::array<const char*, 8> kRoutes = {"/v1/predict", "/v1/models", "/v1/reload",
+                                                "/v1/labels",  "/healthz",   "/readyz",
+                                                "/metrics",    "other"};
 constexpr std::array<int, 10> kCodes = {200, 400, 401, 403, 404, 413, 415, 422, 500, 503};
 
 std::string Quote(std::string_view text) { return nlohmann::json(text).dump(); }
 
-void SetError(httplib::Response& res, int status, std::string_view message) {
-  res.status = status;
-  res.set_content(fmt::format("{{\"error\": {}}}", Quote(message)), kJson);
-}
+std::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
 
 void AppendFloat(std::string& out, double value) {
   if (!std::isfinite(value)) {
@@ -69,8 +90,83 @@ bool SameFeatures(const FeatureSpec& a, const FeatureSpec& b) {
   return a.name == b.name && a.version == b.version && a.names == b.names;
 }
 
-// When this thread's request started (set before routing, read by the logger).
-thread_local std::chrono::steady_clock::time_point t_request_start{};
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX decoded (a malformed escape is kept as it is); in a query, '+' is a space.
+std::string DecodeUrl(std::string_view text, bool query) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
+        HexDigit(text[i + 2]) >= 0) {
+      out += static_cast<char>(HexDigit(text[i + 1]) * 16 + HexDigit(text[i + 2]));
+      i += 2;
+    } else {
+      out += query && text[i] == '+' ? ' ' : text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace serve_internal {
+
+// What a handler sees of a request whose headers and body have been read.
+struct HttpRequest {
+  std::string_view method;  // HEAD is routed as GET
+  std::string path;         // decoded, without the query
+  std::string_view query;
+  const http::fields* headers = nullptr;
+  std::string_view body;
+
+  std::string_view Header(std::string_view name) const {
+    const auto it = headers->find(boost::beast::string_view(name.data(), name.size()));
+    return it == headers->end() ? std::string_view() : View(it->value());
+  }
+  // The first value of the query parameter `name` (decoded; "" without '='), if any.
+  std::optional<std::string> Param(std::string_view name) const {
+    for (std::string_view rest = query; !rest.empty();) {
+      const size_t amp = rest.find('&');
+      const std::string_view pair = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      const size_t eq = pair.find('=');
+      if (DecodeUrl(pair.substr(0, eq), true) != name) continue;
+      return eq == std::string_view::npos ? std::string() : DecodeUrl(pair.substr(eq + 1), true);
+    }
+    return std::nullopt;
+  }
+};
+
+// The answer a handler sets; the connection writes it.
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = kJson;
+  bool www_authenticate = false;  // a 401: WWW-Authenticate: Bearer
+
+  void Set(std::string text, std::string_view type = kJson) {
+    body = std::move(text);
+    content_type = type;
+  }
+};
+
+}  // namespace serve_internal
+
+namespace {
+
+using serve_internal::HttpRequest;
+using serve_internal::HttpResponse;
+
+void SetError(HttpResponse& res, int status, std::string_view message) {
+  res.status = status;
+  res.Set(fmt::format("{{\"error\": {}}}", Quote(message)));
+}
 
 }  // namespace
 
@@ -97,45 +193,340 @@ ScoringServer::ScoringServer(ServeOptions options) : options_(std::move(options)
   const char* help = "Predictions made, by outcome (score >= the model's threshold: fraud).";
   fraud_ = &metrics_.GetCounter("fraudstream_predictions_total", help, {{"outcome", "fraud"}});
   legit_ = &metrics_.GetCounter("fraudstream_predictions_total", help, {{"outcome", "legit"}});
+  AddRoutes();
+}
+
+// The routes: method and exact path (decoded, without the query) to a handler.
+struct ScoringServer::Route {
+  std::string_view method;
+  std::string_view path;
+  std::function<void(const HttpRequest&, HttpResponse&)> handle;
+  bool aside = false;  // may block (the registry): runs on the aside thread
+};
+
+class ScoringServer::Router {
+ public:
+  Router& Get(std::string_view path, decltype(Route::handle) handle) {
+    routes_.push_back({"GET", path, std::move(handle)});
+    return *this;
+  }
+  Router& Post(std::string_view path, decltype(Route::handle) handle, bool aside = false) {
+    routes_.push_back({"POST", path, std::move(handle), aside});
+    return *this;
+  }
+  // Null: no such route (404).
+  const Route* Find(const HttpRequest& req) const {
+    for (const Route& r : routes_) {
+      if (r.path == req.path && r.method == req.method) return &r;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+struct ScoringServer::Io {
+  // One I/O thread: its io_context (run by that thread alone, so the connections it owns need
+  // no locks), the connections it serves, and the timer that closes those past their deadline.
+  struct Thread {
+    std::unordered_set<Connection*> connections;
+    asio::io_context ioc{1};
+    asio::steady_timer sweep{ioc};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{
+        ioc.get_executor()};
+    std::thread thread;
+    bool stopping = false;  // Stop has reached this thread
+    bool alive = true;      // false once the members are being destroyed
+    ~Thread() { alive = false; }
+  };
+
+  explicit Io(ScoringServer& s) : server(s) {}
+  void Accept();
+  void Sweep(Thread& t);
+
+  ScoringServer& server;
+  std::vector<std::unique_ptr<Thread>> threads;
+  std::optional<tcp::acceptor> acceptor;  // on threads[0]
+  std::optional<asio::steady_timer> accept_retry;
+  size_t next = 0;             // the thread the next connection goes to (round robin)
+  asio::thread_pool aside{1};  // the routes that may block (Route::aside)
+  std::atomic<bool> stopping = false;
+};
+
+// One connection, from accept to close, on its I/O thread: read the headers, then the body (up
+// to max_body_bytes), handle, write the answer, and again. Owned by the shared_ptrs in its
+// pending operation's handler; the thread's set lists it for Stop and the sweep.
+class ScoringServer::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(ScoringServer& server, Io::Thread& io, tcp::socket socket)
+      : server_(server), io_(io), socket_(std::move(socket)) {
+    io_.connections.insert(this);
+  }
+  ~Connection() {
+    io_.connections.erase(this);
+    // The last connection after Stop: the sweep has nothing left to wait for.
+    if (io_.alive && io_.stopping && io_.connections.empty()) io_.sweep.cancel();
+  }
+
+  void Start() { ReadHeader(); }
+
+  // Stop: an idle connection closes now; one in the middle of a request closes after its answer.
+  void OnStop() {
+    closing_ = true;
+    if (idle_) Close();
+  }
+
+  // Closes the connection when it has waited for its client past the deadline.
+  void Expire(SteadyClock::time_point now) {
+    if (now > deadline_) Close();
+  }
+
+ private:
+  void Await() {
+    deadline_ = SteadyClock::now() + std::chrono::seconds(server_.options_.keep_alive_timeout_s);
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->body_limit(server_.options_.max_body_bytes);
+    idle_ = buffer_.size() == 0;  // nothing of the next request has arrived
+    Await();
+    http::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(boost::system::error_code ec) {
+    idle_ = false;
+    started_ = SteadyClock::now();
+    // A body over the limit is known from the headers: they have been read.
+    if (ec && ec != http::error::body_limit) return Failed(ec);
+    const auto& message = parser_->get();
+    const std::string_view target = View(message.target());
+    const size_t question = target.find('?');
+    req_.path = DecodeUrl(target.substr(0, question), false);
+    req_.query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    req_.method = message.method() == http::verb::head ? "GET" : View(message.method_string());
+    req_.headers = &message.base();
+    head_only_ = message.method() == http::verb::head;
+    if (ec) return Failed(ec);
+    if (parser_->is_done()) return Respond();
+    if (EqualsIgnoreCase(Trim(req_.Header("Expect")), "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      Await();
+      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                               [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                                 if (ec) return self->Close();
+                                 self->ReadBody();
+                               });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    Await();
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                       if (ec) return self->Failed(ec);
+                       self->Respond();
+                     });
+  }
+
+  // A read that did not give a request: a body over the limit (413) or a malformed request
+  // (400) are answered, and the connection closes; the client closing or the deadline close it.
+  void Failed(boost::system::error_code ec) {
+    if (ec == http::error::body_limit) {
+      SetError(res_, 413,
+               fmt::format("request body over {} bytes", server_.options_.max_body_bytes));
+    } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+               ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      req_.path = "other";
+      SetError(res_, 400,
+               fmt::format("bad HTTP request: {} (malformed request line, headers or chunked "
+                           "body)",
+                           ec.message()));
+    } else {
+      return Close();
+    }
+    closing_ = true;
+    Write();
+  }
+
+  void Respond() {
+    deadline_ = SteadyClock::time_point::max();  // not waiting for the client
+    req_.body = parser_->get().body();
+    if (!parser_->keep_alive()) closing_ = true;
+    const Route* route = server_.router_->Find(req_);
+    if (route == nullptr || !route->aside) {
+      server_.Handle(route, req_, res_);
+      return Write();
+    }
+    auto work = asio::make_work_guard(io_.ioc);
+    asio::post(server_.io_->aside,
+               [self = shared_from_this(), route, work = std::move(work)]() mutable {
+                 self->server_.Handle(route, self->req_, self->res_);
+                 asio::post(self->io_.ioc, [self] { self->Write(); });
+                 work.reset();
+               });
+  }
+
+  void Write() {
+    server_.CountRequest(req_.path, res_.status,
+                         std::chrono::duration<double>(SteadyClock::now() - started_).count());
+    if (server_.io_->stopping.load(std::memory_order_relaxed)) closing_ = true;
+    const auto reason = http::obsolete_reason(http::int_to_status(res_.status));
+    head_.clear();
+    fmt::format_to(std::back_inserter(head_),
+                   "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}\r\n",
+                   res_.status, View(reason), res_.content_type, res_.body.size(),
+                   res_.www_authenticate ? "WWW-Authenticate: Bearer\r\n" : "",
+                   closing_                        ? "Connection: close\r\n"
+                   : parser_->get().version() < 11 ? "Connection: keep-alive\r\n"
+                                                   : "");
+    const std::array<asio::const_buffer, 2> buffers = {
+        asio::buffer(head_), asio::buffer(res_.body.data(), head_only_ ? 0 : res_.body.size())};
+    Await();
+    asio::async_write(
+        socket_, buffers,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnWritten(ec); });
+  }
+
+  void OnWritten(boost::system::error_code ec) {
+    if (ec) return Close();
+    if (closing_) {
+      // Input not read (a body refused, requests pipelined after this one): drain it first.
+      if (buffer_.size() > 0 || !parser_->is_done()) return Linger();
+      return Close();
+    }
+    res_ = HttpResponse();
+    head_only_ = false;
+    // A big batch does not keep its megabyte for the life of the connection.
+    if (buffer_.capacity() > kKeptBuffer && buffer_.size() < kKeptBuffer) buffer_.shrink_to_fit();
+    ReadHeader();
+  }
+
+  // After the last answer: no more sending, and what the client still sends (the rest of a
+  // body too big to read) is read and dropped until it closes or the deadline passes, so that
+  // it gets the answer rather than a reset (closing a socket with unread input sends RST).
+  void Linger() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    Await();
+    Drain();
+  }
+  void Drain() {
+    buffer_.clear();
+    socket_.async_read_some(buffer_.prepare(65536),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    if (!socket_.is_open()) return;
+    boost::system::error_code ignored;
+    socket_.close(ignored);  // the pending operation ends with operation_aborted
+  }
+
+  ScoringServer& server_;
+  Io::Thread& io_;
+  tcp::socket socket_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest req_;
+  HttpResponse res_;
+  std::string head_;
+  SteadyClock::time_point started_;  // the request's headers arrived
+  SteadyClock::time_point deadline_ = SteadyClock::time_point::max();  // for the client to act
+  bool idle_ = false;     // waiting for a request of which nothing has arrived
+  bool closing_ = false;  // close after this answer
+  bool head_only_ = false;
+};
+
+void ScoringServer::Io::Accept() {
+  Thread& target = *threads[next++ % threads.size()];
+  acceptor->async_accept(
+      target.ioc, [this, &target](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || stopping.load()) return;
+        if (ec) {  // out of file descriptors, say: try again shortly rather than spin
+          std::fprintf(stderr, "fraudstream serve: warning: accept: %s\n", ec.message().c_str());
+          accept_retry->expires_after(std::chrono::milliseconds(50));
+          accept_retry->async_wait([this](boost::system::error_code ec) {
+            if (!ec) Accept();
+          });
+          return;
+        }
+        asio::post(target.ioc, [this, &target, socket = std::move(socket)]() mutable {
+          if (stopping.load()) return;
+          boost::system::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          std::make_shared<Connection>(server, target, std::move(socket))->Start();
+        });
+        Accept();
+      });
+}
+
+void ScoringServer::Io::Sweep(Thread& t) {
+  t.sweep.expires_after(kSweepEvery);
+  t.sweep.async_wait([this, &t](boost::system::error_code ec) {
+    if (ec) return;
+    if (stopping.load() && t.connections.empty()) return;
+    const SteadyClock::time_point now = SteadyClock::now();
+    // Expire only closes the socket: the set changes once the handlers run, not here.
+    for (Connection* c : t.connections) c->Expire(now);
+    Sweep(t);
+  });
 }
 
 ScoringServer::~ScoringServer() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<ScoringServer>> ScoringServer::Start(ServeOptions options) {
   std::unique_ptr<ScoringServer> server(new ScoringServer(std::move(options)));
-  ScoringServer* s = server.get();
-  s->http_ = std::make_unique<httplib::Server>();
-  const size_t threads = static_cast<size_t>(std::max(1, s->options_.threads));
-  s->http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s->http_->set_payload_max_length(s->options_.max_body_bytes);
-  s->http_->set_keep_alive_max_count(1'000'000);
-  s->http_->set_keep_alive_timeout(s->options_.keep_alive_timeout_s);
-  s->http_->set_tcp_nodelay(true);
-  // SO_REUSEADDR only (as metrics/metrics_server.cc): httplib's default adds SO_REUSEPORT, with
-  // which a second process binds the same port and takes half of the requests.
-  s->http_->set_socket_options([](int socket) {
-    const int yes = 1;
-    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  s->AddRoutes();
-  const std::string& host = s->options_.host;
-  if (s->options_.port == 0) {
-    s->port_ = s->http_->bind_to_any_port(host);
-  } else if (s->http_->bind_to_port(host, s->options_.port)) {
-    s->port_ = s->options_.port;
-  } else {
-    s->port_ = -1;
-  }
-  if (s->port_ <= 0) {
+  ScoringServer& s = *server;
+  s.threads_ = s.options_.threads > 0
+                   ? s.options_.threads
+                   : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  auto io = std::make_unique<Io>(s);
+  for (int i = 0; i < s.threads_; ++i) io->threads.push_back(std::make_unique<Io::Thread>());
+  asio::io_context& ioc = io->threads[0]->ioc;
+  const std::string& host = s.options_.host;
+  auto refused = [&](const boost::system::error_code& ec) {
     return absl::UnavailableError(
-        fmt::format("cannot listen on {}:{} (in use, or no such address)", host, s->options_.port));
+        fmt::format("cannot listen on {}:{} (in use, or no such address): {}", host,
+                    s.options_.port, ec.message()));
+  };
+  boost::system::error_code ec;
+  tcp::resolver resolver(ioc);
+  const auto endpoints =
+      resolver.resolve(host, std::to_string(s.options_.port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) return refused(ec);
+  // SO_REUSEADDR only, no SO_REUSEPORT: a second process cannot bind the same port and take
+  // half of the requests.
+  for (const auto& entry : endpoints) {
+    tcp::acceptor acceptor(ioc);
+    if (acceptor.open(entry.endpoint().protocol(), ec) ||
+        acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
+        acceptor.bind(entry.endpoint(), ec) ||
+        acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
+      continue;
+    }
+    io->acceptor.emplace(std::move(acceptor));
+    break;
   }
-  s->listener_ = std::thread([s] { s->http_->listen_after_bind(); });
-  // stop() only works once the accept loop runs.
-  for (int i = 0; i < 5000 && !s->http_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (!io->acceptor) return refused(ec);
+  s.port_ = io->acceptor->local_endpoint().port();
+  io->accept_retry.emplace(ioc);
+  io->Accept();
+  for (auto& t : io->threads) io->Sweep(*t);
+  s.io_ = std::move(io);
+  for (auto& t : s.io_->threads) {
+    t->thread = std::thread([&ioc = t->ioc] { ioc.run(); });
   }
-  s->background_ = std::thread([s] { s->Background(); });
+  s.background_ = std::thread([&s] { s.Background(); });
   return server;
 }
 
@@ -146,8 +537,28 @@ void ScoringServer::Stop() {
     stopping_ = true;
   }
   stop_cv_.notify_all();
-  if (http_ != nullptr) http_->stop();  // the pool finishes the requests in flight
-  if (listener_.joinable()) listener_.join();
+  if (io_ != nullptr) {
+    io_->stopping = true;
+    Io& io = *io_;
+    asio::post(io.threads[0]->ioc, [&io] {
+      boost::system::error_code ignored;
+      io.acceptor->close(ignored);
+      io.accept_retry->cancel();
+    });
+    for (auto& t : io.threads) {
+      asio::post(t->ioc, [&t = *t] {
+        // OnStop may close sockets; the set only changes when their handlers run, later.
+        t.stopping = true;
+        for (Connection* c : t.connections) c->OnStop();
+        if (t.connections.empty()) t.sweep.cancel();
+        t.work.reset();
+      });
+    }
+    for (auto& t : io.threads) {
+      if (t->thread.joinable()) t->thread.join();
+    }
+    io.aside.join();
+  }
   if (background_.joinable()) background_.join();
 }
 
@@ -240,39 +651,35 @@ std::shared_ptr<const TreeExplainer> ScoringServer::ExplainerFor(
   return explainer_;
 }
 
-void ScoringServer::CountRequest(const httplib::Request& req, const httplib::Response& res) {
+void ScoringServer::CountRequest(std::string_view path, int status, double seconds) {
   RouteMetrics* route = routes_.back().get();  // "other"
   for (const auto& r : routes_) {
-    if (r->route == req.path) route = r.get();
+    if (r->route == path) route = r.get();
   }
-  const auto code = std::find(kCodes.begin(), kCodes.end(), res.status);
+  const auto code = std::find(kCodes.begin(), kCodes.end(), status);
   if (code != kCodes.end()) {
     route->by_code[code - kCodes.begin()]->Inc();
   } else {
     metrics_
         .GetCounter("fraudstream_requests_total",
                     "HTTP requests answered, by route and status code.",
-                    {{"route", route->route}, {"code", std::to_string(res.status)}})
+                    {{"route", route->route}, {"code", std::to_string(status)}})
         .Inc();
   }
-  if (t_request_start != std::chrono::steady_clock::time_point{}) {
-    route->duration->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_request_start).count());
-    t_request_start = {};
-  }
+  route->duration->Observe(seconds);
 }
 
-bool ScoringServer::Authorized(const httplib::Request& req, httplib::Response& res) const {
+bool ScoringServer::Authorized(const HttpRequest& req, HttpResponse& res) const {
   if (options_.token.empty()) {
     SetError(res, 403, "admin routes are disabled: start serve with --token-file");
     return false;
   }
-  const std::string header = req.get_header_value("Authorization");
+  const std::string_view header = req.Header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() <= kBearer.size() ||
-      !EqualsIgnoreCase(std::string_view(header).substr(0, kBearer.size()), kBearer) ||
-      !SameToken(Trim(std::string_view(header).substr(kBearer.size())), options_.token)) {
-    res.set_header("WWW-Authenticate", "Bearer");
+      !EqualsIgnoreCase(header.substr(0, kBearer.size()), kBearer) ||
+      !SameToken(Trim(header.substr(kBearer.size())), options_.token)) {
+    res.www_authenticate = true;
     SetError(res, 401,
              header.empty() ? "missing Authorization: Bearer <token> (admin route)"
                             : "wrong token in Authorization (admin route)");
@@ -282,115 +689,57 @@ bool ScoringServer::Authorized(const httplib::Request& req, httplib::Response& r
 }
 
 void ScoringServer::AddRoutes() {
-  httplib::Server& http = *http_;
-  http.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_request_start = std::chrono::steady_clock::now();
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    CountRequest(req, res);
-  });
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        switch (res.status) {
-          case 404:
-            SetError(res, 404, fmt::format("no route {} {}", req.method, req.path));
-            break;
-          case 400:  // from httplib, before any route: the request itself is malformed
-            SetError(res, 400,
-                     "bad HTTP request: malformed request line or headers, or a POST without "
-                     "Content-Length (curl: -d '')");
-            break;
-          case 413:
-            SetError(res, 413, fmt::format("request body over {} bytes", options_.max_body_bytes));
-            break;
-          default:
-            SetError(res, res.status, fmt::format("HTTP {}", res.status));
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  http.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
-        std::string what = "internal error";
-        try {
-          if (error) std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = fmt::format("internal error: {}", e.what());
-        } catch (...) {
-        }
-        SetError(res, 500, what);
-      });
-
+  router_ = std::make_unique<Router>();
+  Router& http = *router_;
   http.Post("/v1/predict",
-            [this](const httplib::Request& req, httplib::Response& res,
-                   const httplib::ContentReader& content) { Predict(req, res, content); });
-  http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) { Models(res); });
-  http.Post("/v1/labels",
-            [this](const httplib::Request& req, httplib::Response& res,
-                   const httplib::ContentReader& content) { Labels(req, res, content); });
-  http.Post("/v1/reload",
-            [this](const httplib::Request& req, httplib::Response& res) { Reload(req, res); });
-  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status": "ok"})", kJson);
-  });
-  http.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+            [this](const HttpRequest& req, HttpResponse& res) { Predict(req, res); });
+  http.Get("/v1/models", [this](const HttpRequest&, HttpResponse& res) { Models(res); });
+  http.Post("/v1/labels", [this](const HttpRequest& req, HttpResponse& res) { Labels(req, res); });
+  http.Post(
+      "/v1/reload", [this](const HttpRequest& req, HttpResponse& res) { Reload(req, res); },
+      /*aside=*/true);
+  http.Get("/healthz",
+           [](const HttpRequest&, HttpResponse& res) { res.Set(R"({"status": "ok"})"); });
+  http.Get("/readyz", [this](const HttpRequest&, HttpResponse& res) {
     const std::shared_ptr<const LoadedModel> model = serving_.load();
     if (model == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
-    res.set_content(fmt::format(R"({{"status": "ready", "model": {}, "model_version": {}}})",
-                                Quote(model->name), Quote(model->version)),
-                    kJson);
+    res.Set(fmt::format(R"({{"status": "ready", "model": {}, "model_version": {}}})",
+                        Quote(model->name), Quote(model->version)));
   });
-  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  http.Get("/metrics", [this](const HttpRequest&, HttpResponse& res) {
+    res.Set(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 
-bool ScoringServer::ReadBody(const httplib::ContentReader& content, httplib::Response& res,
-                             std::string* body) const {
-  bool too_big = false;
-  const bool read = content([&](const char* data, size_t size) {
-    if (body->size() + size > options_.max_body_bytes) {
-      too_big = true;
-      return false;  // stop reading: the rest of a chunked body is never buffered
-    }
-    body->append(data, size);
-    return true;
-  });
-  if (too_big || res.status == 413) {
-    res.set_header("Connection", "close");  // the unread rest of the body cannot be skipped
-    SetError(res, 413, fmt::format("request body over {} bytes", options_.max_body_bytes));
-    return false;
+void ScoringServer::Handle(const Route* route, const HttpRequest& req, HttpResponse& res) {
+  if (route == nullptr)
+    return SetError(res, 404, fmt::format("no route {} {}", req.method, req.path));
+  try {
+    route->handle(req, res);
+  } catch (const std::exception& e) {
+    res = HttpResponse();
+    SetError(res, 500, fmt::format("internal error: {}", e.what()));
   }
-  if (!read) {
-    res.set_header("Connection", "close");
-    SetError(res, 400, "the request body could not be read");
-    return false;
-  }
-  return true;
 }
 
-void ScoringServer::Predict(const httplib::Request& req, httplib::Response& res,
-                            const httplib::ContentReader& content) {
-  std::string body_in;
-  if (!ReadBody(content, res, &body_in)) return;
+void ScoringServer::Predict(const HttpRequest& req, HttpResponse& res) {
   const std::shared_ptr<const LoadedModel> model = serving_.load();
   if (model == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
-  if (!IsJson(req.get_header_value("Content-Type"))) {
-    return SetError(res, 415,
-                    fmt::format("Content-Type must be application/json, got '{}'",
-                                req.get_header_value("Content-Type")));
+  if (!IsJson(req.Header("Content-Type"))) {
+    return SetError(
+        res, 415,
+        fmt::format("Content-Type must be application/json, got '{}'", req.Header("Content-Type")));
   }
   bool explain = false;
-  if (req.has_param("explain")) {
-    const std::string value = req.get_param_value("explain");
+  if (const std::optional<std::string> param = req.Param("explain")) {
+    const std::string& value = *param;
     if (value == "true" || value == "1" || value.empty()) {
       explain = true;
     } else if (value != "false" && value != "0") {
       return SetError(res, 400, fmt::format("explain: expected true or false, got '{}'", value));
     }
   }
-  absl::StatusOr<PredictRequest> request = ParsePredictRequest(body_in);
+  absl::StatusOr<PredictRequest> request = ParsePredictRequest(req.body);
   if (!request.ok()) return SetError(res, 400, std::string(request.status().message()));
   const std::vector<Transaction>& txs = request->transactions;
 
@@ -475,10 +824,10 @@ void ScoringServer::Predict(const httplib::Request& req, httplib::Response& res,
   body += request->dry_run ? R"(, "dry_run": true})" : "}";
   fraud_->Inc(static_cast<double>(frauds));
   legit_->Inc(static_cast<double>(static_cast<int64_t>(txs.size()) - frauds));
-  res.set_content(std::move(body), kJson);
+  res.Set(std::move(body));
 }
 
-void ScoringServer::Models(httplib::Response& res) const {
+void ScoringServer::Models(HttpResponse& res) const {
   const std::shared_ptr<const LoadedModel> model = serving_.load();
   if (model == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
   const ModelArtifact& artifact = model->artifact;
@@ -495,10 +844,10 @@ void ScoringServer::Models(httplib::Response& res) const {
       {"metrics", artifact.manifest.contains("metrics") ? artifact.manifest["metrics"]
                                                         : nlohmann::ordered_json()}};
   const nlohmann::ordered_json body = {{"models", nlohmann::ordered_json::array({entry})}};
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), kJson);
+  res.Set(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-void ScoringServer::Reload(const httplib::Request& req, httplib::Response& res) {
+void ScoringServer::Reload(const HttpRequest& req, HttpResponse& res) {
   if (!Authorized(req, res)) return;
   const std::shared_ptr<const LoadedModel> before = serving_.load();
   if (before == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
@@ -506,25 +855,20 @@ void ScoringServer::Reload(const httplib::Request& req, httplib::Response& res) 
   if (!moved.ok())
     return SetError(res, HttpCodeFor(moved.status()), std::string(moved.status().message()));
   const std::shared_ptr<const LoadedModel> now = serving_.load();
-  res.set_content(
-      fmt::format(R"({{"reloaded": {}, "model": {}, "model_version": {}, )"
-                  R"("previous_version": {}}})",
-                  *moved, Quote(now->name), Quote(now->version), Quote(before->version)),
-      kJson);
+  res.Set(fmt::format(R"({{"reloaded": {}, "model": {}, "model_version": {}, )"
+                      R"("previous_version": {}}})",
+                      *moved, Quote(now->name), Quote(now->version), Quote(before->version)));
 }
 
-void ScoringServer::Labels(const httplib::Request& req, httplib::Response& res,
-                           const httplib::ContentReader& content) {
-  std::string body_in;
-  if (!ReadBody(content, res, &body_in)) return;
+void ScoringServer::Labels(const HttpRequest& req, HttpResponse& res) {
   if (!Authorized(req, res)) return;
   if (serving_.load() == nullptr) return SetError(res, 503, "not ready: no model loaded yet");
-  if (!IsJson(req.get_header_value("Content-Type"))) {
-    return SetError(res, 415,
-                    fmt::format("Content-Type must be application/json, got '{}'",
-                                req.get_header_value("Content-Type")));
+  if (!IsJson(req.Header("Content-Type"))) {
+    return SetError(
+        res, 415,
+        fmt::format("Content-Type must be application/json, got '{}'", req.Header("Content-Type")));
   }
-  const absl::StatusOr<std::vector<LabelUpdate>> labels = ParseLabelsRequest(body_in);
+  const absl::StatusOr<std::vector<LabelUpdate>> labels = ParseLabelsRequest(req.body);
   if (!labels.ok()) return SetError(res, 400, std::string(labels.status().message()));
   int64_t applied = 0;
   {
@@ -533,9 +877,8 @@ void ScoringServer::Labels(const httplib::Request& req, httplib::Response& res,
       applied += state_->SetLabel(l.transaction_id, l.terminal_id, l.tx_datetime, l.tx_fraud);
     }
   }
-  res.set_content(fmt::format(R"({{"applied": {}, "not_found": {}}})", applied,
-                              static_cast<int64_t>(labels->size()) - applied),
-                  kJson);
+  res.Set(fmt::format(R"({{"applied": {}, "not_found": {}}})", applied,
+                      static_cast<int64_t>(labels->size()) - applied));
 }
 
 }  // namespace fraud

@@ -34,7 +34,17 @@
 // State: one FeatureState per server (per replica; replicas do not share it), guarded by a
 // reader/writer lock: recording requests take it exclusively, dry runs share it.
 //
-// Thread safety: Start/Load/Stop from one thread; port() and metrics() from any.
+// HTTP: an event loop on Boost.Asio + Boost.Beast (HTTP/1.1 parsing). `threads` I/O threads,
+// each running its own io_context; the listener hands each accepted connection to the next
+// thread, which serves it until it closes: one request at a time (pipelined requests wait in
+// the connection's buffer and are answered in order), keep-alive, TCP_NODELAY. The handlers
+// run on the I/O thread, except POST /v1/reload (it asks the registry: a thread of its own).
+// A connection idle (or stalled mid-request, or not reading its answer) for
+// keep_alive_timeout_s is closed. A body over max_body_bytes is answered 413 as soon as it is
+// known (Content-Length in the headers; chunked: once that much has arrived), without reading
+// the rest, and the connection closes.
+//
+// Thread safety: Start/Load/Stop from one thread; port(), threads() and metrics() from any.
 
 #include <atomic>
 #include <condition_variable>
@@ -43,6 +53,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -53,19 +64,18 @@
 #include "model/explain.h"
 #include "registry/live_model.h"
 
-namespace httplib {
-class ContentReader;
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace fraud {
+
+namespace serve_internal {  // server.cc
+struct HttpRequest;
+struct HttpResponse;
+}  // namespace serve_internal
 
 struct ServeOptions {
   std::string host = "0.0.0.0";
-  int port = 8080;   // 0: an ephemeral port, see port()
-  int threads = 32;  // HTTP worker threads; each serves one keep-alive connection at a time
+  int port = 8080;  // 0: an ephemeral port, see port()
+  // HTTP (I/O) threads, each serving any number of connections; 0: one per core.
+  int threads = 0;
   // The bearer token of the admin routes; empty: they answer 403.
   std::string token;
   // How often a following LiveModel is asked where its reference points (0: only on
@@ -88,44 +98,51 @@ class ScoringServer {
   // ReadHistory) in it, and starts serving predictions. Once only.
   absl::Status Load(std::shared_ptr<LiveModel> live, const std::vector<Transaction>& history);
 
-  // Stops accepting connections, lets the requests in flight finish, joins. Idempotent.
+  // Stops accepting connections, closes the idle ones, lets the requests in flight finish
+  // (each connection then closes after its answer), joins. Idempotent.
   void Stop();
 
   int port() const { return port_; }
+  int threads() const { return threads_; }
   MetricsRegistry& metrics() { return metrics_; }
 
  private:
+  // server.cc
   struct RouteMetrics;
+  struct Route;
+  class Router;
+  struct Io;  // the io_contexts, their threads and the listener
+  class Connection;
+  using HttpRequest = serve_internal::HttpRequest;
+  using HttpResponse = serve_internal::HttpResponse;
 
   explicit ScoringServer(ServeOptions options);
   void AddRoutes();
-  // Reads the body itself, at most max_body_bytes (httplib bounds Content-Length bodies, not
-  // chunked ones).
-  void Predict(const httplib::Request& req, httplib::Response& res,
-               const httplib::ContentReader& content);
+  // Answers a request whose body has been read with its route (null: 404). Connections call
+  // it on their I/O thread, or on the aside thread for a route that may block (the registry).
+  void Handle(const Route* route, const HttpRequest& req, HttpResponse& res);
+  void Predict(const HttpRequest& req, HttpResponse& res);
   // POST /v1/labels (admin): labels that arrived later, into the terminal windows.
-  void Labels(const httplib::Request& req, httplib::Response& res,
-              const httplib::ContentReader& content);
-  // The body, at most max_body_bytes; false with the error answer set.
-  bool ReadBody(const httplib::ContentReader& content, httplib::Response& res,
-                std::string* body) const;
-  void Models(httplib::Response& res) const;
-  void Reload(const httplib::Request& req, httplib::Response& res);
+  void Labels(const HttpRequest& req, HttpResponse& res);
+  void Models(HttpResponse& res) const;
+  void Reload(const HttpRequest& req, HttpResponse& res);
   // false (and the response set) when the request may not use an admin route.
-  bool Authorized(const httplib::Request& req, httplib::Response& res) const;
+  bool Authorized(const HttpRequest& req, HttpResponse& res) const;
   // Asks the registry; swaps in a new version that computes the state's features.
   absl::StatusOr<bool> Follow();
   void Background();
   // The model's explainer (built on first use); null with *error set when it cannot be built.
   std::shared_ptr<const TreeExplainer> ExplainerFor(const std::shared_ptr<const LoadedModel>& model,
                                                     absl::Status* error);
-  void CountRequest(const httplib::Request& req, const httplib::Response& res);
+  // Counts an answer by route and code; `seconds` since its headers arrived.
+  void CountRequest(std::string_view path, int status, double seconds);
   void SetModelInfo(const LoadedModel& model);
 
   ServeOptions options_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread listener_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<Io> io_;
   int port_ = 0;
+  int threads_ = 0;
 
   // Set by Load, before serving_ (whose non-null value publishes them).
   std::shared_ptr<LiveModel> live_;

@@ -1,16 +1,24 @@
 // The REST API in-process on an ephemeral port, over real HTTP (httplib::Client): every
 // transaction of a generated data set posted in event-time order gets the score of
 // `fraudstream predict`; batches; dry runs leave the state alone; bad input; the admin token;
-// probes and /v1/models; /metrics; hot reload while requests run.
+// probes and /v1/models; /metrics; hot reload while requests run. Over raw sockets: pipelined
+// requests, clients that stall or leave mid-request, 413 from the headers alone, Expect:
+// 100-continue, a malformed request, Stop with a request in flight.
 
 #include "serve/server.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -532,6 +540,257 @@ TEST_F(ServeTest, MetricsCountRequests) {
   EXPECT_GT(SeriesValue(text, "process_resident_memory_bytes"), 0);
   // No URL in a label: the unknown paths are "other".
   EXPECT_EQ(text.find("/nowhere"), std::string::npos);
+}
+
+// A client on a plain socket, for what an HTTP library will not send: several requests in one
+// write, half a request, a Content-Length it never honours.
+class RawClient {
+ public:
+  explicit RawClient(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    const timeval timeout{.tv_sec = 10, .tv_usec = 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  ~RawClient() { Close(); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  void Send(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  struct Response {
+    int status = 0;  // 0: the connection closed (or timed out) first
+    std::string head;
+    std::string body;
+  };
+  // The next response (Content-Length bodies only, as the server sends; none to a HEAD).
+  Response Read(bool head_request = false) {
+    Response r;
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (!Fill()) return r;
+    }
+    r.head = buffer_.substr(0, end + 4);
+    buffer_.erase(0, end + 4);
+    r.status = std::stoi(r.head.substr(9, 3));
+    const size_t at = r.head.find("Content-Length: ");
+    const size_t length =
+        at == std::string::npos || head_request ? 0 : std::stoul(r.head.substr(at + 16));
+    while (buffer_.size() < length) {
+      if (!Fill()) return Response();
+    }
+    r.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    return r;
+  }
+  // True when the server closes the connection (EOF) before anything else arrives.
+  bool ClosedByServer() { return !Fill() && eof_; }
+
+ private:
+  bool Fill() {
+    char chunk[65536];
+    const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+    eof_ = n == 0;
+    if (n <= 0) return false;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+
+  int fd_;
+  bool connected_ = false;
+  bool eof_ = false;
+  std::string buffer_;
+};
+
+std::string RawPost(const std::string& path, const std::string& body,
+                    const std::string& extra_headers = "") {
+  return fmt::format(
+      "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+      "{}\r\n{}\r\n{}",
+      path, body.size(), extra_headers, body);
+}
+
+// Pipelining: requests sent in one write are answered in order on the one connection; a
+// request with Connection: close is answered and then the server closes.
+TEST_F(ServeTest, AnswersPipelinedRequestsInOrder) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  ASSERT_TRUE(client.connected());
+  std::string burst;
+  for (size_t i = 0; i < 20; ++i) burst += RawPost("/v1/predict", WithDryRun(TxJson((*txs_)[i])));
+  burst += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  burst += "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+  burst += RawPost("/v1/predict", TxJson((*txs_)[0]), "Connection: close\r\n");
+  burst += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";  // after the close: never answered
+  client.Send(burst);
+  for (size_t i = 0; i < 20; ++i) {
+    const RawClient::Response r = client.Read();
+    ASSERT_EQ(r.status, 200) << i;
+    const json body = json::parse(r.body);
+    EXPECT_EQ(body["transaction_id"].get<int64_t>(), (*txs_)[i].transaction_id.value());
+    EXPECT_EQ(r.head.find("Connection: close"), std::string::npos);
+  }
+  EXPECT_EQ(json::parse(client.Read().body)["status"], "ok");
+  EXPECT_EQ(client.Read().status, 404);
+  const RawClient::Response last = client.Read();
+  EXPECT_EQ(last.status, 200);
+  EXPECT_NE(last.head.find("Connection: close"), std::string::npos) << last.head;
+  EXPECT_TRUE(client.ClosedByServer());
+}
+
+// A body over the limit is refused from its Content-Length alone: 413 without the server
+// waiting for (or reading) the body, then the connection closes.
+TEST_F(ServeTest, RefusesAHugeContentLengthBeforeTheBody) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  RawClient client(server->port());
+  client.Send(
+      "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 100000000000\r\n\r\n{\"transaction_id\": ");
+  const RawClient::Response r = client.Read();
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(json::parse(r.body)["error"], "request body over 1048576 bytes");
+  EXPECT_NE(r.head.find("Connection: close"), std::string::npos) << r.head;
+  client.Close();  // while the server drains: it lets go
+  // With Expect: 100-continue the client learns it before sending anything.
+  RawClient expecting(server->port());
+  expecting.Send(
+      "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2000000\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(expecting.Read().status, 413);
+  EXPECT_TRUE(expecting.ClosedByServer());
+  // A body within the limit gets its 100 Continue, then the answer.
+  RawClient continuing(server->port());
+  const std::string body = WithDryRun(TxJson((*txs_)[0]));
+  continuing.Send(
+      fmt::format("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+                  body.size()));
+  EXPECT_EQ(continuing.Read().status, 100);
+  continuing.Send(body);
+  const RawClient::Response ok = continuing.Read();
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  const std::string metrics = Connect(server->port()).Get("/metrics")->body;
+  EXPECT_EQ(SeriesValue(metrics, R"(fraudstream_requests_total{route="/v1/predict",code="413"})"),
+            2);
+}
+
+// Malformed requests: a JSON 400, then the connection closes; the server serves on.
+TEST_F(ServeTest, AnswersMalformedRequestsWith400) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  for (const std::string& request :
+       {std::string("NOT HTTP AT ALL\r\n\r\n"),
+        std::string("POST /v1/predict HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+        std::string("POST /v1/predict HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")}) {
+    SCOPED_TRACE(request);
+    RawClient client(server->port());
+    client.Send(request);
+    const RawClient::Response r = client.Read();
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find("bad HTTP request"),
+              std::string::npos)
+        << r.body;
+    EXPECT_TRUE(client.ClosedByServer());
+  }
+  httplib::Client client = Connect(server->port());
+  EXPECT_EQ(client.Get("/healthz")->status, 200);
+}
+
+// Clients that stall: idle between requests, or half-way through one, they are closed after
+// the keep-alive timeout; one that leaves mid-body costs nothing (no answer, no count).
+TEST_F(ServeTest, ClosesStalledAndLeavingClients) {
+  ServeOptions options;
+  options.keep_alive_timeout_s = 1;
+  auto server = StartWithModel(options);
+  ASSERT_NE(server, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  RawClient idle(server->port());
+  RawClient after_one(server->port());
+  after_one.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(after_one.Read().status, 200);
+  RawClient half_header(server->port());
+  half_header.Send("POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Le");
+  RawClient half_body(server->port());
+  half_body.Send(RawPost("/v1/predict", TxJson((*txs_)[0])).substr(0, 120));
+  {
+    RawClient leaving(server->port());
+    leaving.Send(RawPost("/v1/predict", TxJson((*txs_)[0])).substr(0, 130));
+  }
+  for (RawClient* client : {&idle, &after_one, &half_header, &half_body}) {
+    EXPECT_TRUE(client->ClosedByServer());
+  }
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GT(waited, 0.9);
+  EXPECT_LT(waited, 3.0);
+  const std::string metrics = Connect(server->port()).Get("/metrics")->body;
+  EXPECT_EQ(
+      SeriesValue(metrics, R"(fraudstream_request_duration_seconds_count{route="/v1/predict"})"),
+      0);
+}
+
+// Stop with a request half sent: the server stops accepting, closes the idle connections at
+// once, waits for the rest of the body, answers it (Connection: close), then returns.
+TEST_F(ServeTest, StopFinishesTheRequestInFlight) {
+  ServeOptions options;
+  options.keep_alive_timeout_s = 5;
+  auto server = StartWithModel(options);
+  ASSERT_NE(server, nullptr);
+  const int port = server->port();
+  RawClient idle(port);
+  idle.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(idle.Read().status, 200);
+  RawClient busy(port);
+  const std::string request = RawPost("/v1/predict", TxJson((*txs_)[0]));
+  busy.Send(request.substr(0, request.size() - 10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the headers have been read
+  const auto start = std::chrono::steady_clock::now();
+  std::future<void> stopped = std::async(std::launch::async, [&] { server->Stop(); });
+  EXPECT_TRUE(idle.ClosedByServer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  busy.Send(request.substr(request.size() - 10));
+  const RawClient::Response r = busy.Read();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.head.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(stopped.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_FALSE(RawClient(port).connected());
+}
+
+// HTTP/1.0: closed after the answer unless the client asks for keep-alive.
+TEST_F(ServeTest, SpeaksHttp10) {
+  auto server = StartWithModel();
+  ASSERT_NE(server, nullptr);
+  RawClient once(server->port());
+  once.Send("GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(once.Read().status, 200);
+  EXPECT_TRUE(once.ClosedByServer());
+  RawClient kept(server->port());
+  kept.Send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  const RawClient::Response first = kept.Read();
+  EXPECT_NE(first.head.find("Connection: keep-alive"), std::string::npos) << first.head;
+  kept.Send("HEAD /readyz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  const RawClient::Response head = kept.Read(/*head_request=*/true);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_NE(head.head.find("Content-Length: "), std::string::npos);
+  kept.Send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  EXPECT_EQ(json::parse(kept.Read().body)["status"], "ok");  // nothing of the HEAD's body came
 }
 
 // (g) Hot reload: the alias moves; POST /v1/reload (and then the periodic refresh) serve the
