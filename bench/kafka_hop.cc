@@ -1,5 +1,5 @@
 // The bare single Kafka hop of bench/stream_bench.sh: a group consumer with the settings and
-// the poll loop of `fraudstream stream` (DefaultConsumerSettings: fetch.wait.max.ms=10; one
+// the poll loop of `fraudstream stream` (DefaultConsumerSettings: fetch.wait.max.ms=2; one
 // rd_kafka_consumer_poll per message) that does nothing with a message but count it: no
 // parsing, features, scoring or producing. What the stream does on top of one hop is the
 // difference to this.

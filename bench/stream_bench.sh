@@ -183,9 +183,9 @@ throughput() {  # NAME COUNT consumer-kind(hop|kcat|stream|peer)
     load="\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 }
 
-# Latency: replay paced at RATE for SECONDS into a live consumer. Settings "defaults" (replay
-# linger.ms=5, consumer fetch.wait.max.ms=10: DefaultProducerSettings / DefaultConsumerSettings)
-# or "low" (replay -X linger.ms=1, stream -X fetch.wait.max.ms=1).
+# Latency: replay paced at RATE for SECONDS into a live consumer. Settings "defaults" (paced
+# replay linger.ms=2, consumer fetch.wait.max.ms=2: replay.cc / DefaultConsumerSettings) or
+# "low" (replay -X linger.ms=2, stream -X fetch.wait.max.ms=1 --linger-ms 1).
 latency() {  # NAME RATE SECONDS consumer-kind(stream|peer) settings(defaults|low)
   local name=$1 rate=$2 seconds=$3 kind=$4 settings=$5
   local count=$((rate * seconds)) replay_x=() stream_x=()

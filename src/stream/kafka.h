@@ -125,7 +125,8 @@ absl::Status DeleteTopics(const std::string& brokers, const std::vector<std::str
                           int timeout_ms = 30000);
 
 // Settings every client of ours needs against the mock and real Kafka alike (KAFKA_MOCK.md):
-// consumers fetch.wait.max.ms=10, producers linger.ms=5; callers' -X values override them.
+// consumers fetch.wait.max.ms=2, producers linger.ms=5 (replay 2); callers' -X values override
+// them.
 KafkaSettings DefaultConsumerSettings(const std::string& brokers, const std::string& group);
 KafkaSettings DefaultProducerSettings(const std::string& brokers);
 

@@ -30,7 +30,18 @@ namespace {
 // stored once every message produced for it and for every earlier batch is acknowledged.
 struct PendingBatch {
   int64_t outstanding = 0;
-  std::map<int32_t, int64_t> next_offset;  // input partition -> last offset + 1
+  std::vector<std::pair<int32_t, int64_t>> next_offset;  // input partition -> last offset + 1
+
+  // Covers offset of partition (a few partitions, one lookup per message: a flat list).
+  void Cover(int32_t partition, int64_t offset) {
+    for (auto& [p, next] : next_offset) {
+      if (p == partition) {
+        next = std::max(next, offset + 1);
+        return;
+      }
+    }
+    next_offset.emplace_back(partition, offset + 1);
+  }
 };
 
 // Messages of one poll, owned until the batch is processed.
@@ -166,6 +177,7 @@ struct StreamWorker::Impl {
   int64_t progress_consumed = 0;
   int64_t progress_produced = 0;  // predictions and DLQ records
   int64_t checkpoint_at = 0;      // when the last periodic snapshot was written
+  bool selectable = false;        // Select() left held messages it could take now
   double tokens = 0;              // --max-rate: messages that may be taken now
   int64_t tokens_at = 0;          // when tokens was last refilled
 
@@ -424,7 +436,7 @@ struct StreamWorker::Impl {
     int64_t newest = kAbsent;
     for (const Held& item : items) {
       const rd_kafka_message_t& m = *item.message;
-      batch->next_offset[m.partition] = std::max(batch->next_offset[m.partition], m.offset + 1);
+      batch->Cover(m.partition, m.offset);
       if (item.fault != Fault::kNone) {
         DeadLetter(m, FaultName(item.fault), item.detail, batch.get());
         continue;
@@ -644,10 +656,24 @@ struct StreamWorker::Impl {
   std::vector<Held> Select() {
     std::vector<Held> out;
     const int64_t delay = int64_t{model().features.terminal_delay_days} * 86'400;
-    std::map<int32_t, int64_t> reached;  // newest time per partition, this batch included
+    std::map<int32_t, int64_t> terminal;  // newest time per owned partition
     for (const int32_t p : state->Owned()) {
-      reached[p] = state->TerminalTime(p);
+      terminal[p] = state->TerminalTime(p);
       held[p];  // an owned partition with nothing held yet still counts in the safe rule
+    }
+    // One lane per partition, its flags looked up once: the loop below runs per message.
+    struct Lane {
+      std::deque<Held>* queue;
+      bool at_end;
+      int64_t reached;  // newest time, this batch included
+    };
+    std::vector<Lane> lanes;
+    lanes.reserve(held.size());
+    for (auto& [p, queue] : held) {
+      const auto end = at_end.find(p);
+      const auto time = terminal.find(p);
+      lanes.push_back(
+          {&queue, end != at_end.end() && end->second, time == terminal.end() ? 0 : time->second});
     }
     // --max-messages counts the messages taken here (scored or dead-lettered): what is
     // fetched beyond is dropped uncommitted at the end, for the next owner.
@@ -660,31 +686,36 @@ struct StreamWorker::Impl {
       limit = std::min<size_t>(
           limit, static_cast<size_t>(std::max<int64_t>(0, options.max_messages - stats.consumed)));
     }
+    out.reserve(limit);
     while (out.size() < limit) {
-      int32_t best = -1;
+      Lane* best = nullptr;
       int64_t best_time = 0;
-      for (const auto& [p, queue] : held) {
-        if (queue.empty()) continue;
-        const int64_t t =
-            queue.front().fault == Fault::kNone ? queue.front().tx.tx_datetime : kAbsent;
-        if (best < 0 || t < best_time) {
-          best = p;
+      for (Lane& lane : lanes) {
+        if (lane.queue->empty()) continue;
+        const Held& front = lane.queue->front();
+        const int64_t t = front.fault == Fault::kNone ? front.tx.tx_datetime : kAbsent;
+        if (best == nullptr || t < best_time) {
+          best = &lane;
           best_time = t;
         }
       }
-      if (best < 0) break;
+      if (best == nullptr) break;
       if (best_time != kAbsent) {
         bool safe = true;
-        for (const auto& [p, queue] : held) {
-          safe &= p == best || !queue.empty() || at_end[p] || reached[p] >= best_time - delay;
+        for (const Lane& lane : lanes) {
+          safe &= &lane == best || !lane.queue->empty() || lane.at_end ||
+                  lane.reached >= best_time - delay;
         }
         if (!safe) break;
-        reached[best] = std::max(reached[best], best_time);
+        best->reached = std::max(best->reached, best_time);
       }
-      out.push_back(std::move(held[best].front()));
-      held[best].pop_front();
+      out.push_back(std::move(best->queue->front()));
+      best->queue->pop_front();
       ++stats.consumed;
     }
+    // Stopped at a full batch, not at the event-time rule or an empty hold.
+    selectable = out.size() == options.max_batch &&
+                 std::ranges::any_of(lanes, [](const Lane& lane) { return !lane.queue->empty(); });
     if (options.max_rate > 0) tokens -= static_cast<double>(out.size());
     for (auto& [p, queue] : held) {
       const bool pause = queue.size() > kMaxHeld || (paused[p] && queue.size() > kMaxHeld / 4);
@@ -751,21 +782,23 @@ struct StreamWorker::Impl {
     while (!stop.load() && result.ok()) {
       if (options.max_messages > 0 && stats.consumed >= options.max_messages) break;
       size_t fetched = 0;
-      // Throttled with messages held: the first poll waits no longer than the next token.
+      // A full batch was taken and more held messages can be taken now: the first poll does
+      // not wait (a backlog is scored from what is held while librdkafka fetches more).
+      // Throttled with messages held: it waits no longer than the next token.
       const bool holding =
           std::ranges::any_of(held, [](const auto& e) { return !e.second.empty(); });
-      const int first_wait_ms = holding ? RefillTokens() : 100;
+      const int first_wait_ms = selectable ? 0 : holding ? RefillTokens() : 100;
+      // The first message is waited for; after it, only what librdkafka has fetched already is
+      // taken, for at most linger_ms: a fetch that brought few messages is scored at once
+      // (waiting for more would only add latency), a backlog fills the batch. The clock is
+      // read every 64 messages.
       const int64_t deadline = clock.NowNanos() + int64_t{options.linger_ms} * 1'000'000;
+      int64_t polled = 0;
       while (fetched < options.max_batch) {
-        const int wait_ms =
-            fetched == 0
-                ? first_wait_ms
-                : static_cast<int>(std::max<int64_t>(0, (deadline - clock.NowNanos()) / 1'000'000));
-        rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer->get(), wait_ms);
-        if (raw == nullptr) {
-          if (fetched == 0 || clock.NowNanos() >= deadline) break;
-          continue;
-        }
+        if (++polled % 64 == 0 && clock.NowNanos() >= deadline) break;
+        rd_kafka_message_t* raw =
+            rd_kafka_consumer_poll(consumer->get(), fetched == 0 ? first_wait_ms : 0);
+        if (raw == nullptr) break;
         MessagePtr message(raw);
         if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           at_end[message->partition] = true;
@@ -825,7 +858,6 @@ struct StreamWorker::Impl {
         item.message = std::move(message);
         held[item.message->partition].push_back(std::move(item));
         ++fetched;
-        if (clock.NowNanos() >= deadline) break;
       }
       if (!rebalance_error.ok()) {
         result = rebalance_error;

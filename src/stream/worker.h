@@ -50,7 +50,8 @@ struct StreamOptions {
   std::vector<std::string> kafka_settings;  // -X key=value, over the defaults
   std::string kafka_config_file;            // properties file, applied before -X
   size_t max_batch = 5000;                  // messages per micro-batch
-  int linger_ms = 2;                        // how long a batch waits to fill
+  int linger_ms = 2;  // the longest a batch takes what was fetched already; it never waits
+                      // for more once it has a message (a backlog fills it, a trickle goes now)
   bool allow_offset_reset = false;
   // Transactional producer: predictions and input offsets commit together (see above).
   bool exactly_once = false;
@@ -61,7 +62,7 @@ struct StreamOptions {
   // revocation, every checkpoint_interval_seconds and at shutdown. Empty: none.
   std::string checkpoint_dir;
   double checkpoint_interval_seconds = 60;
-  int64_t max_messages = 0;      // stop after this many messages (0: until stopped)
+  int64_t max_messages = 0;  // stop after this many messages (0: until stopped)
   // Throttle: at most this many messages per second taken for scoring (0: unlimited), a token
   // bucket on the monotonic clock holding at most 100 ms of tokens. It protects downstream
   // systems; what is not taken yet stays in Kafka as lag (fetching pauses, see kMaxHeld).
