@@ -84,7 +84,6 @@ class ServeTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 8;
-    options.keep_alive_timeout_s = 1;  // Stop() waits for idle keep-alive connections
     auto server = ScoringServer::Start(options);
     EXPECT_TRUE(server.ok()) << server.status();
     if (!server.ok()) return nullptr;
