@@ -204,7 +204,9 @@ TEST_F(ServeTest, ScoresEveryTransactionAsPredict) {
     const json got = Parse(Post(client, "/v1/predict", body));
     ASSERT_TRUE(got.is_object() && got.contains("score")) << got.dump();
     CheckScore(got, &wrong);
-    if (dry_score >= 0) EXPECT_EQ(dry_score, got["score"].get<double>()) << i;
+    if (dry_score >= 0) {
+      EXPECT_EQ(dry_score, got["score"].get<double>()) << i;
+    }
     if (i == 0) {
       EXPECT_EQ(got["model"], set_->model.dir);
       EXPECT_FALSE(got["model_version"].get<std::string>().empty());
@@ -246,7 +248,9 @@ TEST_F(ServeTest, ScoresBatchesAsPredict) {
     ASSERT_EQ(got["predictions"].size(), end - begin);
     EXPECT_EQ(got["model"], set_->model.dir);
     // The first transaction of the dry-run batch saw the state the real one sees.
-    if (dry_first >= 0) EXPECT_EQ(dry_first, got["predictions"][0]["score"].get<double>());
+    if (dry_first >= 0) {
+      EXPECT_EQ(dry_first, got["predictions"][0]["score"].get<double>());
+    }
     for (size_t i = begin; i < end; ++i) {
       const json& p = got["predictions"][i - begin];
       EXPECT_EQ(p["transaction_id"].get<int64_t>(), (*txs_)[i].transaction_id.value());
