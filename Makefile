@@ -38,7 +38,7 @@ asan: deps
 check: test asan
 
 demo: build
-	@scripts/demo.sh $(BUILD)/fraudstream
+	@$(BUILD)/fraudstream demo --out demo-out
 
 bench: build
 	@scripts/install-deps.sh --bench

@@ -51,6 +51,8 @@ int Main(int argc, char** argv) {
   AddPromoteCommand(app, &action);
   AddRetrainCommand(app, &action);
   AddServeCommand(app, &action);
+  AddDashboardCommand(app, &action);
+  AddDemoCommand(app, &action);
 
   const auto known = [&app](const std::string& name) {
     for (const CLI::App* sub : app.get_subcommands({})) {

@@ -29,6 +29,8 @@ void AddModelsCommand(CLI::App& app, Action* action);
 void AddPromoteCommand(CLI::App& app, Action* action);
 void AddRetrainCommand(CLI::App& app, Action* action);
 void AddServeCommand(CLI::App& app, Action* action);  // serve_command.cc
+void AddDashboardCommand(CLI::App& app, Action* action);
+void AddDemoCommand(CLI::App& app, Action* action);
 
 // Parses argv, runs the chosen subcommand, returns the process exit code.
 int Main(int argc, char** argv);

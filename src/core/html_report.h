@@ -179,6 +179,35 @@ class Plot {
   int tick_digits_ = 1;
 };
 
+// A data point of a chart.
+struct Point {
+  double x = 0;
+  double y = 0;
+};
+
+// Round ticks from 0 to at least `top`: 1, 2 or 5 times a power of ten, about five of them.
+inline std::vector<double> Ticks(double top) {
+  const double raw = std::max(top, 1.0) / 5;
+  const double power = std::pow(10.0, std::floor(std::log10(raw)));
+  const double step = raw <= power       ? power
+                      : raw <= 2 * power ? 2 * power
+                      : raw <= 5 * power ? 5 * power
+                                         : 10 * power;
+  std::vector<double> ticks;
+  for (double t = 0; t <= top + step * 0.999; t += step) ticks.push_back(t);
+  return ticks;
+}
+
+// A line through the points, solid or dashed; nothing for no points.
+inline std::string Polyline(const Plot& plot, const std::vector<Point>& points,
+                            std::string_view color, bool dashed) {
+  if (points.empty()) return "";
+  return fmt::format(
+      "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
+      "stroke-linejoin=\"round\"{}/>\n",
+      plot.Path(points), color, dashed ? 1.5 : 2, dashed ? " stroke-dasharray=\"5 4\"" : "");
+}
+
 // How a legend entry is drawn.
 enum class LegendKey { kLine, kDashed, kDot, kBox };
 

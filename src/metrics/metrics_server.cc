@@ -9,7 +9,8 @@
 namespace fraud {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string host, int port,
-                                                                    MetricsRegistry& registry) {
+                                                                    MetricsRegistry& registry,
+                                                                    std::vector<HttpRoute> routes) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   server->server_ = std::make_unique<httplib::Server>();
   httplib::Server& http = *server->server_;
@@ -24,6 +25,13 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(std::string 
   http.Get("/metrics", [&registry](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry.Render(), kContentType);
   });
+  for (HttpRoute& route : routes) {
+    const std::string path = route.path;
+    http.Get(path,
+             [route = std::move(route)](const httplib::Request&, httplib::Response& response) {
+               response.set_content(route.body(), route.content_type);
+             });
+  }
   const int bound =
       port == 0 ? http.bind_to_any_port(host) : (http.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {

@@ -1,5 +1,6 @@
 #include "metrics/metrics.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -171,6 +172,27 @@ TEST(MetricsServer, AnswersGetMetricsOnAnEphemeralPort) {
   server->reset();
   auto again = MetricsServer::Start("127.0.0.1", port, registry);
   EXPECT_TRUE(again.ok()) << again.status();
+}
+
+TEST(MetricsServer, ServesExtraRoutesWithTheirContentType) {
+  MetricsRegistry registry;
+  int calls = 0;
+  auto server = MetricsServer::Start(
+      "127.0.0.1", 0, registry,
+      {{"/", "text/html; charset=utf-8", [] { return std::string("<p>page</p>"); }},
+       {"/api/state", "application/json",
+        [&calls] { return fmt::format("{{\"n\": {}}}", ++calls); }}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  httplib::Client client("127.0.0.1", (*server)->port());
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->body, "<p>page</p>");
+  EXPECT_EQ(client.Get("/api/state")->body, "{\"n\": 1}");
+  EXPECT_EQ(client.Get("/api/state")->body, "{\"n\": 2}");  // the body is made per request
+  EXPECT_EQ(client.Get("/metrics")->status, 200);
+  EXPECT_EQ(client.Get("/api/other")->status, 404);
 }
 
 }  // namespace

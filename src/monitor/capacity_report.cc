@@ -22,33 +22,6 @@ constexpr std::string_view kProcessedColor = "#1b7f3b";
 constexpr std::array<std::string_view, 6> kPartitionColors = {"#2f6db5", "#d1495b", "#edae49",
                                                               "#1b7f3b", "#7a4fa3", "#00798c"};
 
-struct Point {
-  double x = 0;
-  double y = 0;
-};
-
-// Round ticks from 0 to at least `top`: 1, 2 or 5 times a power of ten, about five of them.
-std::vector<double> Ticks(double top) {
-  const double raw = std::max(top, 1.0) / 5;
-  const double power = std::pow(10.0, std::floor(std::log10(raw)));
-  const double step = raw <= power       ? power
-                      : raw <= 2 * power ? 2 * power
-                      : raw <= 5 * power ? 5 * power
-                                         : 10 * power;
-  std::vector<double> ticks;
-  for (double t = 0; t <= top + step * 0.999; t += step) ticks.push_back(t);
-  return ticks;
-}
-
-std::string Polyline(const Plot& plot, const std::vector<Point>& points, std::string_view color,
-                     bool dashed) {
-  if (points.empty()) return "";
-  return fmt::format(
-      "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
-      "stroke-linejoin=\"round\"{}/>\n",
-      plot.Path(points), color, dashed ? 1.5 : 2, dashed ? " stroke-dasharray=\"5 4\"" : "");
-}
-
 std::string TpsFigure(const CapacityResult& r, double seconds) {
   std::vector<Point> target, input, processed;
   double top = 1;
