@@ -167,6 +167,8 @@ class Plot {
  private:
   std::string TickLabel(double t, bool log) const {
     if (log) return t == 0 ? "1" : fmt::format("1e{}", static_cast<int>(t));
+    // 10,000 and up in thousands, so that the labels stay clear of the axis title.
+    if (std::abs(t) >= 10000) return fmt::format("{:g}k", t / 1000);
     return fmt::format("{:.{}f}", t, tick_digits_);
   }
 
