@@ -288,7 +288,9 @@ void AddStreamCommand(CLI::App& app, Action* action) {
   cmd->add_option("--dlq", o.dlq_topic, "dead-letter topic")->capture_default_str();
   cmd->add_option("--group", o.group, "consumer group")->capture_default_str();
   cmd->add_option("--max-batch", o.max_batch, "messages per micro-batch")->capture_default_str();
-  cmd->add_option("--linger-ms", o.linger_ms, "the longest a micro-batch collects what is already fetched (a batch never waits for messages still to come)")
+  cmd->add_option("--linger-ms", o.linger_ms,
+                  "the longest a micro-batch collects what is already fetched (a batch never "
+                  "waits for messages still to come)")
       ->capture_default_str();
   cmd->add_option("--warm-up", o.warm_up,
                   "history (a file or a directory of files) replayed into the feature state "
