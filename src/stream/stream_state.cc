@@ -35,6 +35,11 @@ constexpr auto kReadTimeout = std::chrono::seconds(30);
 // (librdkafka 2.0.2 can leave a partition that was re-assigned while it was being stopped
 // without a fetcher: seen about once in ten rebalances on the mock cluster).
 constexpr auto kStallTimeout = std::chrono::seconds(5);
+// How far the terminal feed reads past what the next batch needs before it pauses a partition
+// (see CatchUp): 1 day took a two-worker backlog of 127 k messages from 7.2 to 4.1 s, 3 days
+// to 2.4 s (one worker alone: 1.9 s). The terminal windows hold 3 more days of the other
+// partitions at most.
+constexpr int64_t kFeedReadAheadSeconds = 3 * kSecondsPerDay;
 
 struct ListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* list) const {
@@ -562,11 +567,16 @@ absl::Status StreamState::CatchUp(int64_t newest_event_time) {
       if (owned_.contains(static_cast<int32_t>(p))) continue;
       const bool satisfied = terminal_time_[p] >= need;
       waiting |= !satisfied && !feed_at_end_[p];
-      if (satisfied == feed_paused_[p]) continue;
+      // Paused once well ahead of the need, resumed once behind it: pausing as soon as it was
+      // satisfied paused and resumed partitions every batch on a backlog, each resume waiting
+      // for a fetch, and two workers then scored in lockstep (~15 k TPS).
+      const bool pause =
+          feed_paused_[p] ? satisfied : terminal_time_[p] >= need + kFeedReadAheadSeconds;
+      if (pause == feed_paused_[p]) continue;
       PartitionList one(rd_kafka_topic_partition_list_new(1));
       rd_kafka_topic_partition_list_add(one.get(), options_.topic.c_str(), static_cast<int32_t>(p))
           ->offset = terminal_next_[p];
-      if (satisfied) {
+      if (pause) {
         // A pause moves the fetch position to just after the last message handed out by this
         // client, which can be beyond the feed (read while the partition was rebuilt or
         // owned, and passed over): then the position is set back, or the feed would skip.
@@ -585,7 +595,7 @@ absl::Status StreamState::CatchUp(int64_t newest_event_time) {
       } else {
         rd_kafka_resume_partitions(reader_->get(), one.get());
       }
-      feed_paused_[p] = satisfied;
+      feed_paused_[p] = pause;
     }
     MessagePtr m = reader_->Poll(waiting ? 100 : 0);
     const auto now = std::chrono::steady_clock::now();
