@@ -37,17 +37,8 @@ absl::Status RunDashboard(DashboardFlags flags) {
   ASSIGN_OR_RETURN(const std::unique_ptr<LiveDashboard> live,
                    LiveDashboard::Start(flags.options, model));
   MetricsRegistry metrics;  // /metrics: the process' own CPU and memory
-  ASSIGN_OR_RETURN(
-      const std::unique_ptr<MetricsServer> server,
-      MetricsServer::Start(
-          flags.host, flags.port, metrics,
-          {{"/", "text/html; charset=utf-8", [] { return std::string(DashboardPage()); }},
-           {"/api/state", "application/json", [&live] {
-              const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count();
-              return live->state().Snapshot(now).dump();
-            }}}));
+  ASSIGN_OR_RETURN(const std::unique_ptr<MetricsServer> server,
+                   MetricsServer::Start(flags.host, flags.port, metrics, DashboardRoutes(*live)));
   std::fprintf(stderr,
                "fraudstream dashboard: http://%s:%d/ (group %s on %s, predictions from %s)\n",
                flags.host.c_str(), server->port(), flags.options.group.c_str(),

@@ -28,6 +28,7 @@
 #include "cli/subprocess.h"
 #include "core/file.h"
 #include "core/status.h"
+#include "core/time.h"
 #include "dashboard/dashboard.h"
 #include "dashboard/page.h"
 #include "fmt/format.h"
@@ -106,20 +107,9 @@ absl::StatusOr<Split> SplitLive(const std::string& path, int live_days, int64_t 
   }
   Split split;
   split.last_day = text.substr(comma + 1, 10);
-  std::chrono::year_month_day last{};
-  {
-    int y = 0, m = 0, d = 0;
-    if (std::sscanf(split.last_day.c_str(), "%d-%d-%d", &y, &m, &d) != 3) {
-      return absl::InvalidArgumentError(fmt::format("{}: no date in its last row", path));
-    }
-    last = std::chrono::year_month_day{std::chrono::year(y), std::chrono::month(m),
-                                       std::chrono::day(d)};
-  }
-  const std::chrono::year_month_day first{std::chrono::sys_days(last) -
-                                          std::chrono::days(live_days - 1)};
-  split.first_live_day =
-      fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(first.year()),
-                  static_cast<unsigned>(first.month()), static_cast<unsigned>(first.day()));
+  const std::optional<int64_t> last = ParseDate(split.last_day);
+  if (!last) return absl::InvalidArgumentError(fmt::format("{}: no date in its last row", path));
+  split.first_live_day = FormatDate(*last - int64_t{live_days - 1} * kSecondsPerDay);
   std::ofstream history(dir + "/history.txt"), ramp(dir + "/ramp.txt"), rest(dir + "/rest.txt"),
       live(dir + "/live.txt");
   size_t at = 0;
@@ -305,14 +295,9 @@ absl::Status Demo::StartServices() {
   ASSIGN_OR_RETURN(std::shared_ptr<LiveModel> model,
                    OpenLiveModel("fraud@Production", RegistryFlags{.uri = registry_}, 0));
   ASSIGN_OR_RETURN(dashboard_, LiveDashboard::Start(options, std::move(model)));
-  LiveDashboard* live = dashboard_.get();
-  ASSIGN_OR_RETURN(
-      dashboard_server_,
-      MetricsServer::Start(
-          "127.0.0.1", flags_.dashboard_port, dashboard_metrics_,
-          {{"/", "text/html; charset=utf-8", [] { return std::string(DashboardPage()); }},
-           {"/api/state", "application/json",
-            [live] { return live->state().Snapshot(WallMs()).dump(); }}}));
+  ASSIGN_OR_RETURN(dashboard_server_,
+                   MetricsServer::Start("127.0.0.1", flags_.dashboard_port, dashboard_metrics_,
+                                        DashboardRoutes(*dashboard_)));
   results_.dashboard_url = fmt::format("http://127.0.0.1:{}/", dashboard_server_->port());
   std::fprintf(stderr, "dashboard: %s  <- open it now: it follows the run live\n",
                results_.dashboard_url.c_str());

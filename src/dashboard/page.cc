@@ -1,5 +1,8 @@
 #include "dashboard/page.h"
 
+#include <chrono>
+#include <string>
+
 namespace fraud {
 
 std::string_view DashboardPage() {
@@ -229,6 +232,16 @@ poll();
 </html>
 )html";
   return kPage;
+}
+
+std::vector<HttpRoute> DashboardRoutes(const LiveDashboard& live) {
+  return {{"/", "text/html; charset=utf-8", [] { return std::string(DashboardPage()); }},
+          {"/api/state", "application/json", [&live] {
+             const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+             return live.state().Snapshot(now).dump();
+           }}};
 }
 
 }  // namespace fraud

@@ -12,9 +12,17 @@
 // number of snapshots drawn).
 
 #include <string_view>
+#include <vector>
+
+#include "dashboard/dashboard.h"
+#include "metrics/metrics_server.h"
 
 namespace fraud {
 
 std::string_view DashboardPage();
+
+// GET / (the page) and GET /api/state (live's snapshot at the wall-clock now), for a
+// MetricsServer that also answers /metrics. live must outlive the server.
+std::vector<HttpRoute> DashboardRoutes(const LiveDashboard& live);
 
 }  // namespace fraud
