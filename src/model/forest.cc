@@ -10,6 +10,8 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define FRAUD_FOREST_AVX512 1
+// The AVX-512 walk's instruction sets, checked at load (Forest::FromModel).
+#define FRAUD_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,bmi2")))
 #else
 #define FRAUD_FOREST_AVX512 0
 #endif
@@ -390,12 +392,15 @@ void Forest::AddCompleteGroup(std::span<const XgboostTree> trees, uint32_t cols,
     tree_root_.push_back(static_cast<uint32_t>(level_feature_.size()));
     tree_leaf_.push_back(static_cast<uint32_t>(level_leaf_.size()));
     tree_depth_.push_back(depth);
+    top_offset_.push_back(0);
+    top_leaf_.push_back(0);
     for (uint32_t p = 0; p < inner; ++p) {
-      level_feature_.push_back(complete_feature_[offset + p * kTreeLanes + lane]);
+      level_feature_.push_back(complete_feature_[offset + p * kTreeLanes + lane] * kBlockRows);
       level_threshold_.push_back(complete_threshold_[offset + p * kTreeLanes + lane]);
     }
     for (uint32_t q = 0; q <= inner; ++q) {
       level_leaf_.push_back(complete_leaf_[leaf_offset + q * kTreeLanes + lane]);
+      twig_.push_back({});  // unread: twig_ runs beside level_leaf_
     }
   }
   group_offset_.push_back(offset);
@@ -405,35 +410,89 @@ void Forest::AddCompleteGroup(std::span<const XgboostTree> trees, uint32_t cols,
 void Forest::AddSparseTree(const XgboostTree& tree, uint32_t cols, uint32_t depth) {
   // Breadth-first from the root, so a node's children are adjacent (right = left + 1); the
   // reachable nodes are a tree (checked by the parser).
-  const uint32_t root = static_cast<uint32_t>(left_.size());
+  const uint32_t root = static_cast<uint32_t>(nodes_.size());
   std::vector<int32_t> queue = {0};
+  std::vector<uint32_t> sparse_index(tree.left.size(), 0);
   for (size_t head = 0; head < queue.size(); ++head) {
     const int32_t node = queue[head];
     const uint32_t self = root + static_cast<uint32_t>(head);
+    sparse_index[node] = self;
     if (tree.left[node] == -1) {
       // x >= NaN is false for every x: a leaf always steps "left", to itself.
-      feature_.push_back(0);
-      threshold_.push_back(std::numeric_limits<float>::quiet_NaN());
-      left_.push_back(self);
-      value_.push_back(tree.condition[node]);
+      nodes_.push_back({std::numeric_limits<float>::quiet_NaN(), 0, self, tree.condition[node]});
       continue;
     }
-    left_.push_back(root + static_cast<uint32_t>(queue.size()));
+    nodes_.push_back({tree.condition[node], PaddedFeature(tree, node, cols),
+                      root + static_cast<uint32_t>(queue.size()), 0.0f});
     queue.push_back(tree.left[node]);
     queue.push_back(tree.right[node]);
-    feature_.push_back(PaddedFeature(tree, node, cols));
-    threshold_.push_back(tree.condition[node]);
-    value_.push_back(0.0f);
   }
   tree_root_.push_back(root);
   tree_leaf_.push_back(0);
   tree_depth_.push_back(depth);
+  AddTreeTop(tree, cols, sparse_index);
+}
+
+void Forest::AddTreeTop(const XgboostTree& tree, uint32_t cols,
+                        const std::vector<uint32_t>& sparse_index) {
+  constexpr uint32_t kInner = (1u << kTopDepth) - 1;
+  const uint32_t offset = static_cast<uint32_t>(level_feature_.size());
+  const uint32_t leaf_offset = static_cast<uint32_t>(level_leaf_.size());
+  top_offset_.push_back(offset);
+  top_leaf_.push_back(leaf_offset);
+  // Unreached positions go "always left" (x >= NaN is false) to a zero leaf.
+  level_feature_.resize(offset + kInner, 0);
+  level_threshold_.resize(offset + kInner, std::numeric_limits<float>::quiet_NaN());
+  level_leaf_.resize(leaf_offset + kInner + 1, 0.0f);
+  twig_.resize(leaf_offset + kInner + 1);
+  struct Place {
+    int32_t node;
+    uint32_t position;
+    uint32_t level;
+  };
+  std::vector<Place> stack = {{0, 0, 0}};
+  while (!stack.empty()) {
+    const Place place = stack.back();
+    stack.pop_back();
+    const bool leaf = tree.left[place.node] == -1;
+    if (place.level == kTopDepth) {
+      const uint32_t at = leaf_offset + place.position - kInner;
+      // NaN marks a split node (a parsed leaf value is never NaN; were one NaN, the walk would
+      // go on from the twig of the leaf, which leads to the same value).
+      constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+      const int32_t n = place.node;
+      level_leaf_[at] = leaf ? tree.condition[n] : kNaN;
+      if (leaf) {
+        twig_[at] = {kNaN, 0, sparse_index[n], {tree.condition[n], tree.condition[n]}};
+        continue;
+      }
+      const auto value = [&](int32_t child) {
+        return tree.left[child] == -1 ? tree.condition[child] : kNaN;
+      };
+      twig_[at] = {tree.condition[n],
+                   PaddedFeature(tree, n, cols) * static_cast<uint32_t>(kBlockRows),
+                   sparse_index[tree.left[n]], {value(tree.left[n]), value(tree.right[n])}};
+      continue;
+    }
+    const uint32_t left = 2 * place.position + 1;
+    if (leaf) {
+      stack.push_back({place.node, left, place.level + 1});
+      continue;
+    }
+    level_feature_[offset + place.position] =
+        PaddedFeature(tree, place.node, cols) * static_cast<uint32_t>(kBlockRows);
+    level_threshold_[offset + place.position] = tree.condition[place.node];
+    stack.push_back({tree.left[place.node], left, place.level + 1});
+    stack.push_back({tree.right[place.node], left + 1, place.level + 1});
+  }
 }
 
 Forest Forest::FromModel(const XgboostModel& model, ForestOptions options) {
   Forest forest;
 #if FRAUD_FOREST_AVX512
-  forest.avx512_ = options.simd && __builtin_cpu_supports("avx512f");
+  forest.avx512_ = options.simd && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2");
 #else
   (void)options;
 #endif
@@ -464,6 +523,7 @@ Forest Forest::FromModel(const XgboostModel& model, ForestOptions options) {
   forest.level_feature_.resize(forest.level_feature_.size() + 64, 0);
   forest.level_threshold_.resize(forest.level_threshold_.size() + 64, 0.0f);
   forest.level_leaf_.resize(forest.level_leaf_.size() + 64, 0.0f);
+  forest.twig_.resize(forest.level_leaf_.size());
   return forest;
 }
 
@@ -495,7 +555,8 @@ inline uint32_t CompleteStep(uint32_t p, const uint32_t* feature, const float* t
 }  // namespace
 
 inline uint32_t Forest::SparseStep(uint32_t node, const float* padded, size_t spacing) const {
-  return left_[node] + static_cast<uint32_t>(padded[feature_[node] * spacing] >= threshold_[node]);
+  const SparseNode& at = nodes_[node];
+  return at.left + static_cast<uint32_t>(padded[at.feature * spacing] >= at.threshold);
 }
 
 float Forest::PredictPaddedMargin(const float* padded) const {
@@ -530,7 +591,7 @@ float Forest::PredictPaddedMargin(const float* padded) const {
           node[lane] = SparseStep(node[lane], padded, 1);
         }
       }
-      for (size_t lane = 0; lane < lanes; ++lane) leaf[lane] = value_[node[lane]];
+      for (size_t lane = 0; lane < lanes; ++lane) leaf[lane] = nodes_[node[lane]].value;
     }
     for (size_t lane = 0; lane < lanes; ++lane) margin += leaf[lane];
   }
@@ -582,7 +643,7 @@ void Forest::PredictBlockScalar(const float* padded, size_t first_lane, float* o
         node[lane] = SparseStep(node[lane], padded + lane, S);
       }
     }
-    for (size_t lane = 0; lane < L; ++lane) margin[lane] += value_[node[lane]];
+    for (size_t lane = 0; lane < L; ++lane) margin[lane] += nodes_[node[lane]].value;
   }
   for (size_t lane = 0; lane < L; ++lane) out[lane] = margin[lane];
 }
@@ -594,124 +655,221 @@ void Forest::PredictBlockScalar(const float* padded, size_t first_lane, float* o
 
 // 16 gathered values base[index[i]]. (The masked form, with a defined source, keeps GCC 12
 // from warning about the unmasked one's undefined source.)
-__attribute__((target("avx512f"))) inline __m512i Gather(__m512i index, const int* base) {
+FRAUD_AVX512 inline __m512i Gather(__m512i index, const int* base) {
   return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xFFFF, index, base, 4);
 }
-__attribute__((target("avx512f"))) inline __m512 Gather(__m512i index, const float* base) {
+FRAUD_AVX512 inline __m512 Gather(__m512i index, const float* base) {
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, index, base, 4);
 }
 
-// The block's 16 rows in the 16 lanes of a vector, the kTreeLanes trees of a group walked
-// side by side (independent gathers overlap). Same arithmetic as the scalar walk: x >= t
-// ordered (false on NaN), margins summed tree by tree in model order.
-__attribute__((target("avx512f"))) void Forest::PredictBlockAvx512(const float* padded,
-                                                                    float* out) const {
-  static_assert(kBlockRows == 16);
+// One level of a complete walk of 16 rows (the block's, in the lanes of a vector) down a tree
+// in level order (see forest.h): from position node at `level` to 2 node + 1 (left) or
+// 2 node + 2 (right). feature and threshold point at the tree's position 0. Levels of up to 64
+// positions are looked up in registers (permutes), deeper ones gathered.
+FRAUD_AVX512 inline __m512i LevelStep(__m512i node, uint32_t level, const int* feature,
+                                      const float* threshold, const float* padded) {
   const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512i one = _mm512_set1_epi32(1);
-  __m512 margin = _mm512_set1_ps(base_margin_);
-  const size_t trees = tree_root_.size();
-  for (size_t group = 0, first = 0; first < trees; ++group, first += kTreeLanes) {
-    const size_t lanes = std::min(kTreeLanes, trees - first);
-    const uint32_t depth = group_depth_[group];
-    __m512i node[kTreeLanes] = {};
-    __m512 leaf[kTreeLanes] = {};
-    if (group_complete_[group]) {
-      // Each level of a tree is contiguous in level order: levels of up to 32 positions are
-      // looked up in registers (permutes), deeper ones gathered.
-      for (size_t lane = 0; lane < lanes; ++lane) node[lane] = _mm512_setzero_si512();
-      for (uint32_t level = 0; level < depth; ++level) {
-        const uint32_t level_start = (1u << level) - 1;
-        for (size_t lane = 0; lane < lanes; ++lane) {
-          const int* feature = reinterpret_cast<const int*>(level_feature_.data()) +
-                               tree_root_[first + lane];
-          const float* threshold = level_threshold_.data() + tree_root_[first + lane];
-          __m512i f;
-          __m512 t;
-          if (level <= 4) {
-            const __m512i at = _mm512_sub_epi32(node[lane], _mm512_set1_epi32(level_start));
-            f = _mm512_permutexvar_epi32(at, _mm512_loadu_si512(feature + level_start));
-            t = _mm512_permutexvar_ps(at, _mm512_loadu_ps(threshold + level_start));
-          } else if (level == 5) {
-            const __m512i at = _mm512_sub_epi32(node[lane], _mm512_set1_epi32(level_start));
-            f = _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + level_start), at,
-                                          _mm512_loadu_si512(feature + level_start + 16));
-            t = _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + level_start), at,
-                                       _mm512_loadu_ps(threshold + level_start + 16));
-          } else if (level == 6) {  // 64 positions: two 32-entry lookups and a blend
-            const __m512i at = _mm512_sub_epi32(node[lane], _mm512_set1_epi32(level_start));
-            const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32));
-            f = _mm512_mask_blend_epi32(
-                upper,
-                _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + level_start), at,
-                                          _mm512_loadu_si512(feature + level_start + 16)),
-                _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + level_start + 32), at,
-                                          _mm512_loadu_si512(feature + level_start + 48)));
-            t = _mm512_mask_blend_ps(
-                upper,
-                _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + level_start), at,
-                                       _mm512_loadu_ps(threshold + level_start + 16)),
-                _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + level_start + 32), at,
-                                       _mm512_loadu_ps(threshold + level_start + 48)));
-          } else {
-            f = Gather(node[lane], feature);
-            t = Gather(node[lane], threshold);
-          }
-          const __m512 x = Gather(_mm512_add_epi32(_mm512_slli_epi32(f, 4), iota), padded);
-          const __mmask16 right = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ);
-          const __m512i left = _mm512_add_epi32(_mm512_add_epi32(node[lane], node[lane]), one);
-          node[lane] = _mm512_mask_add_epi32(left, right, left, one);
-        }
-      }
-      const __m512i inner = _mm512_set1_epi32(static_cast<int>((1u << depth) - 1));
-      for (size_t lane = 0; lane < lanes; ++lane) {
-        const float* leaves = level_leaf_.data() + tree_leaf_[first + lane];
-        const __m512i at = _mm512_sub_epi32(node[lane], inner);
-        if (depth <= 4) {
-          leaf[lane] = _mm512_permutexvar_ps(at, _mm512_loadu_ps(leaves));
-        } else if (depth == 5) {
-          leaf[lane] = _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at,
-                                              _mm512_loadu_ps(leaves + 16));
-        } else if (depth == 6) {
-          const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32));
-          leaf[lane] = _mm512_mask_blend_ps(
-              upper,
-              _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at, _mm512_loadu_ps(leaves + 16)),
-              _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 32), at,
-                                     _mm512_loadu_ps(leaves + 48)));
-        } else {
-          leaf[lane] = Gather(at, leaves);
-        }
-      }
-    } else {
-      const int* feature = reinterpret_cast<const int*>(feature_.data());
-      const int* children = reinterpret_cast<const int*>(left_.data());
-      for (size_t lane = 0; lane < lanes; ++lane) {
-        node[lane] = _mm512_set1_epi32(static_cast<int>(tree_root_[first + lane]));
-      }
-      // Until every row is on a leaf in every tree of the group (deep trees are lopsided:
-      // most walks end long before the deepest leaf).
-      for (uint32_t step = 0; step < depth; ++step) {
-        __mmask16 moved = 0;
-        for (size_t lane = 0; lane < lanes; ++lane) {
-          const __m512i f = Gather(node[lane], feature);
-          const __m512 t = Gather(node[lane], threshold_.data());
-          const __m512i left = Gather(node[lane], children);
-          const __m512 x = Gather(_mm512_add_epi32(_mm512_slli_epi32(f, 4), iota), padded);
-          const __mmask16 right = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ);
-          const __m512i next = _mm512_mask_add_epi32(left, right, left, one);
-          moved |= _mm512_cmpneq_epi32_mask(next, node[lane]);
-          node[lane] = next;
-        }
-        if (moved == 0) break;
-      }
-      for (size_t lane = 0; lane < lanes; ++lane) {
-        leaf[lane] = Gather(node[lane], value_.data());
+  const uint32_t level_start = (1u << level) - 1;
+  feature += level_start;
+  threshold += level_start;
+  const __m512i at = _mm512_sub_epi32(node, _mm512_set1_epi32(static_cast<int>(level_start)));
+  __m512i f;
+  __m512 t;
+  if (level <= 4) {
+    f = _mm512_permutexvar_epi32(at, _mm512_loadu_si512(feature));
+    t = _mm512_permutexvar_ps(at, _mm512_loadu_ps(threshold));
+  } else if (level == 5) {
+    f = _mm512_permutex2var_epi32(_mm512_loadu_si512(feature), at,
+                                  _mm512_loadu_si512(feature + 16));
+    t = _mm512_permutex2var_ps(_mm512_loadu_ps(threshold), at, _mm512_loadu_ps(threshold + 16));
+  } else if (level == 6) {  // 64 positions: two 32-entry lookups and a blend
+    const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32));
+    f = _mm512_mask_blend_epi32(
+        upper,
+        _mm512_permutex2var_epi32(_mm512_loadu_si512(feature), at,
+                                  _mm512_loadu_si512(feature + 16)),
+        _mm512_permutex2var_epi32(_mm512_loadu_si512(feature + 32), at,
+                                  _mm512_loadu_si512(feature + 48)));
+    t = _mm512_mask_blend_ps(
+        upper,
+        _mm512_permutex2var_ps(_mm512_loadu_ps(threshold), at, _mm512_loadu_ps(threshold + 16)),
+        _mm512_permutex2var_ps(_mm512_loadu_ps(threshold + 32), at,
+                               _mm512_loadu_ps(threshold + 48)));
+  } else {
+    f = Gather(at, feature);
+    t = Gather(at, threshold);
+  }
+  const __m512 x = Gather(_mm512_add_epi32(f, iota), padded);
+  const __mmask16 right = _mm512_cmp_ps_mask(x, t, _CMP_GE_OQ);
+  const __m512i left = _mm512_add_epi32(_mm512_add_epi32(node, node), one);
+  return _mm512_mask_add_epi32(left, right, left, one);
+}
+
+// The values of the last-level positions `at` (0 .. 2^depth - 1) of a complete tree whose
+// last level starts at leaves.
+FRAUD_AVX512 inline __m512 LevelLeaf(__m512i at, uint32_t depth, const float* leaves) {
+  if (depth <= 4) return _mm512_permutexvar_ps(at, _mm512_loadu_ps(leaves));
+  if (depth == 5) {
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at, _mm512_loadu_ps(leaves + 16));
+  }
+  if (depth == 6) {
+    const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(32));
+    return _mm512_mask_blend_ps(
+        upper, _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at, _mm512_loadu_ps(leaves + 16)),
+        _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 32), at, _mm512_loadu_ps(leaves + 48)));
+  }
+  if (depth == 7) {  // 128 positions: four 32-entry lookups and three blends
+    const __mmask16 upper = _mm512_cmpge_epi32_mask(at, _mm512_set1_epi32(64));
+    const __mmask16 upper_half = _mm512_test_epi32_mask(at, _mm512_set1_epi32(32));
+    const __m512 low = _mm512_mask_blend_ps(
+        upper_half,
+        _mm512_permutex2var_ps(_mm512_loadu_ps(leaves), at, _mm512_loadu_ps(leaves + 16)),
+        _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 32), at, _mm512_loadu_ps(leaves + 48)));
+    const __m512 high = _mm512_mask_blend_ps(
+        upper_half,
+        _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 64), at, _mm512_loadu_ps(leaves + 80)),
+        _mm512_permutex2var_ps(_mm512_loadu_ps(leaves + 96), at, _mm512_loadu_ps(leaves + 112)));
+    return _mm512_mask_blend_ps(upper, low, high);
+  }
+  return Gather(at, leaves);
+}
+
+// The first kFirstLevels (4) levels of a complete walk of a block's 16 rows at once: the
+// comparison of every position 0-14 for all rows (each one contiguous load, the rows being
+// interleaved), then each row's path picked out of them with bit operations. Returns the
+// positions at level 4, the same as four LevelSteps, with no gather (a gather of 16 values
+// costs about as much as 16 of these comparisons).
+constexpr uint32_t kFirstLevels = 4;
+FRAUD_AVX512 inline __m512i FirstLevels(const int* feature, const float* threshold,
+                                        const float* padded) {
+  uint32_t right[15];  // right[p]: the rows that go right at position p
+  for (int p = 0; p < 15; ++p) {
+    right[p] = _mm512_cmp_ps_mask(_mm512_loadu_ps(padded + feature[p]),
+                                  _mm512_set1_ps(threshold[p]), _CMP_GE_OQ);
+  }
+  // pick(c, a, b): a's bit for the rows not in c, b's for those in c.
+  const auto pick = [](uint32_t c, uint32_t a, uint32_t b) { return (a & ~c) | (b & c); };
+  const uint32_t r0 = right[0];
+  const uint32_t r1 = pick(r0, right[1], right[2]);
+  const uint32_t r2 = pick(r0, pick(r1, right[3], right[4]), pick(r1, right[5], right[6]));
+  const uint32_t r3 =
+      pick(r0, pick(r1, pick(r2, right[7], right[8]), pick(r2, right[9], right[10])),
+           pick(r1, pick(r2, right[11], right[12]), pick(r2, right[13], right[14])));
+  // Level 4 starts at 15; the turns at levels 0-3 weigh 8, 4, 2, 1.
+  __m512i node = _mm512_set1_epi32(15);
+  node = _mm512_mask_add_epi32(node, static_cast<__mmask16>(r0), node, _mm512_set1_epi32(8));
+  node = _mm512_mask_add_epi32(node, static_cast<__mmask16>(r1), node, _mm512_set1_epi32(4));
+  node = _mm512_mask_add_epi32(node, static_cast<__mmask16>(r2), node, _mm512_set1_epi32(2));
+  return _mm512_mask_add_epi32(node, static_cast<__mmask16>(r3), node, _mm512_set1_epi32(1));
+}
+
+// Walks `lanes` complete trees in level order, tree l's position 0 at offset[l] in feature and
+// threshold, `depth` levels down for a block's 16 rows: node[l], the positions reached.
+FRAUD_AVX512 inline void WalkComplete(const uint32_t* offset, size_t lanes, uint32_t depth,
+                                      const uint32_t* feature, const float* threshold,
+                                      const float* padded, __m512i* node) {
+  const int* features = reinterpret_cast<const int*>(feature);
+  const uint32_t first_levels = depth >= kFirstLevels ? kFirstLevels : 0;
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    node[lane] = first_levels == 0
+                     ? _mm512_setzero_si512()
+                     : FirstLevels(features + offset[lane], threshold + offset[lane], padded);
+  }
+  for (uint32_t level = first_levels; level < depth; ++level) {
+    for (size_t lane = 0; lane < lanes; ++lane) {
+      node[lane] = LevelStep(node[lane], level, features + offset[lane],
+                             threshold + offset[lane], padded);
+    }
+  }
+}
+
+FRAUD_AVX512 void Forest::AddCompleteGroupAvx512(size_t group, const float* padded,
+                                                 float* margin) const {
+  const size_t first = group * kTreeLanes;
+  const size_t lanes = std::min(kTreeLanes, tree_root_.size() - first);
+  const uint32_t depth = group_depth_[group];
+  __m512i node[kTreeLanes];  // lanes >= `lanes` unused
+  WalkComplete(&tree_root_[first], lanes, depth, level_feature_.data(), level_threshold_.data(),
+               padded, node);
+  const __m512i inner = _mm512_set1_epi32(static_cast<int>((1u << depth) - 1));
+  __m512 sum = _mm512_loadu_ps(margin);
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    sum = _mm512_add_ps(sum, LevelLeaf(_mm512_sub_epi32(node[lane], inner), depth,
+                                       level_leaf_.data() + tree_leaf_[first + lane]));
+  }
+  _mm512_storeu_ps(margin, sum);
+}
+
+FRAUD_AVX512 void Forest::AddSparseGroupAvx512(size_t group, const float* padded,
+                                               float* margin) const {
+  static_assert(kTopDepth > kFirstLevels && kTopDepth <= 7);
+  const size_t first = group * kTreeLanes;
+  const size_t lanes = std::min(kTreeLanes, tree_root_.size() - first);
+  // The complete top of each tree (see forest.h).
+  __m512i node[kTreeLanes];  // lanes >= `lanes` unused
+  WalkComplete(&top_offset_[first], lanes, kTopDepth, level_feature_.data(),
+               level_threshold_.data(), padded, node);
+  // Slot lane * kBlockRows + row: the row's position on the last level of the tree's top and
+  // its leaf value, NaN where the position is a split node.
+  const __m512i inner = _mm512_set1_epi32(static_cast<int>((1u << kTopDepth) - 1));
+  alignas(64) uint32_t position[kTreeLanes * kBlockRows];
+  alignas(64) float value[kTreeLanes * kBlockRows];
+  uint64_t deeper[2] = {0, 0};  // the slots on a split node
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    const __m512i at = _mm512_sub_epi32(node[lane], inner);
+    const __m512 leaf = LevelLeaf(at, kTopDepth, level_leaf_.data() + top_leaf_[first + lane]);
+    _mm512_store_si512(position + lane * kBlockRows, at);
+    _mm512_store_ps(value + lane * kBlockRows, leaf);
+    const uint64_t rows = _mm512_cmp_ps_mask(leaf, leaf, _CMP_UNORD_Q);
+    deeper[lane / 4] |= rows << (lane % 4 * kBlockRows);
+  }
+  // Few rows go deeper than the top (the trees are lopsided): each takes one step with the
+  // twig of its position, then (rarely, after the others, so the common case has no branch)
+  // walks on in nodes_; value v of block row r at padded[v * kBlockRows + r].
+  uint32_t further[kTreeLanes * kBlockRows];  // slot * 2 + the twig's turn
+  size_t furthers = 0;
+  for (size_t half = 0; half < 2; ++half) {
+    for (uint64_t slots = deeper[half]; slots != 0; slots &= slots - 1) {
+      const size_t slot = half * 64 + static_cast<size_t>(__builtin_ctzll(slots));
+      const Twig& twig = twig_[top_leaf_[first + slot / kBlockRows] + position[slot]];
+      const uint32_t right = padded[twig.feature + slot % kBlockRows] >= twig.threshold;
+      value[slot] = twig.value[right];
+      further[furthers] = static_cast<uint32_t>(slot * 2 + right);
+      furthers += std::isnan(value[slot]);  // a split node below
+    }
+  }
+  for (size_t f = 0; f < furthers; ++f) {
+    const size_t slot = further[f] / 2;
+    const float* row = padded + slot % kBlockRows;
+    uint32_t at =
+        twig_[top_leaf_[first + slot / kBlockRows] + position[slot]].left + further[f] % 2;
+    while (nodes_[at].left != at) at = SparseStep(at, row, kBlockRows);
+    value[slot] = nodes_[at].value;
+  }
+  // Added in tree order.
+  __m512 sum = _mm512_loadu_ps(margin);
+  for (size_t lane = 0; lane < lanes; ++lane) {
+    sum = _mm512_add_ps(sum, _mm512_load_ps(value + lane * kBlockRows));
+  }
+  _mm512_storeu_ps(margin, sum);
+}
+
+FRAUD_AVX512 void Forest::PredictBlocksAvx512(const float* padded, size_t blocks,
+                                              float* out) const {
+  static_assert(kBlockRows == 16);
+  const size_t block_floats = kBlockRows * 2 * num_features_;
+  std::fill_n(out, blocks * kBlockRows, base_margin_);
+  // Group by group (so each stays in cache while every block walks it), in model order.
+  for (size_t group = 0; group < group_depth_.size(); ++group) {
+    for (size_t b = 0; b < blocks; ++b) {
+      if (group_complete_[group]) {
+        AddCompleteGroupAvx512(group, padded + b * block_floats, out + b * kBlockRows);
+      } else {
+        AddSparseGroupAvx512(group, padded + b * block_floats, out + b * kBlockRows);
       }
     }
-    for (size_t lane = 0; lane < lanes; ++lane) margin = _mm512_add_ps(margin, leaf[lane]);
   }
-  _mm512_storeu_ps(out, margin);
 }
 #pragma GCC diagnostic pop
 #endif
@@ -720,20 +878,30 @@ void Forest::PredictMarginBatch(const float* rows, size_t n, size_t stride, floa
   const size_t cols = num_features_;
   size_t i = 0;
   if (cols <= kStackFeatures) {
-    float padded[kBlockRows * 2 * kStackFeatures];
-    for (; i + kBlockRows <= n; i += kBlockRows) {
-      for (size_t row = 0; row < kBlockRows; ++row) {
-        PadRow(rows + (i + row) * stride, cols, kBlockRows, padded + row);
+    alignas(64) float padded[kBlockRows * 2 * kStackFeatures];  // whole cache lines per value
+    const size_t block_floats = kBlockRows * 2 * cols;
+    // The AVX-512 walk takes as many blocks at once as the buffer holds, up to kPassBlocks.
+    const size_t pass_blocks =
+        avx512_ ? std::clamp<size_t>(kStackFeatures / cols, 1, kPassBlocks) : 1;
+    for (; i + kBlockRows <= n;) {
+      const size_t blocks = std::min(pass_blocks, (n - i) / kBlockRows);
+      for (size_t b = 0; b < blocks; ++b) {
+        for (size_t row = 0; row < kBlockRows; ++row) {
+          PadRow(rows + (i + b * kBlockRows + row) * stride, cols, kBlockRows,
+                 padded + b * block_floats + row);
+        }
       }
 #if FRAUD_FOREST_AVX512
       if (avx512_) {
-        PredictBlockAvx512(padded, out + i);
+        PredictBlocksAvx512(padded, blocks, out + i);
+        i += blocks * kBlockRows;
         continue;
       }
 #endif
       for (size_t first = 0; first < kBlockRows; first += kScalarLanes) {
         PredictBlockScalar(padded, first, out + i + first);
       }
+      i += kBlockRows;
     }
   }
   for (; i < n; ++i) out[i] = PredictMargin(rows + i * stride);

@@ -66,8 +66,8 @@ float ReferencePredictMargin(const XgboostModel& model, const float* row);
 float Sigmoid(float margin);
 
 struct ForestOptions {
-  // Batches use AVX-512 where the CPU has it (checked at load); false: the scalar walk only
-  // (the results are the same, bit for bit).
+  // Batches use AVX-512 where the CPU has it (F, BW, DQ, VL and BMI2; checked at load); false:
+  // the scalar walk only (the results are the same, bit for bit).
   bool simd = true;
 };
 
@@ -99,8 +99,11 @@ class Forest {
   static constexpr size_t kBlockRows = 16;
   static constexpr size_t kScalarLanes = 8;
   static constexpr size_t kTreeLanes = 8;    // trees walked at once for one row
+  static constexpr size_t kPassBlocks = 2;   // AVX-512: blocks walked through a group at once
   // Groups of trees no deeper than this are stored complete (see below).
   static constexpr uint32_t kMaxCompleteDepth = 8;
+  // A deeper tree also has its first kTopDepth levels stored complete, for the AVX-512 walk.
+  static constexpr uint32_t kTopDepth = 6;
 
   size_t max_depth() const { return max_depth_; }
   bool uses_avx512() const { return avx512_; }
@@ -110,7 +113,11 @@ class Forest {
 
   void AddCompleteGroup(std::span<const XgboostTree> trees, uint32_t cols, uint32_t depth);
   void AddSparseTree(const XgboostTree& tree, uint32_t cols, uint32_t depth);
-  // One step down a sparse tree: to left_[node] + (value >= threshold), feature f's value at
+  // The complete top of a sparse tree (see top_offset_); sparse_index maps JSON nodes to
+  // their index in the sparse arrays.
+  void AddTreeTop(const XgboostTree& tree, uint32_t cols,
+                  const std::vector<uint32_t>& sparse_index);
+  // One step down a sparse tree: to its left + (value >= threshold), feature f's value at
   // padded[f * spacing]. A leaf steps to itself.
   uint32_t SparseStep(uint32_t node, const float* padded, size_t spacing) const;
   float PredictPaddedMargin(const float* padded) const;
@@ -118,7 +125,13 @@ class Forest {
   // + r]). The scalar walk scores rows first_lane .. first_lane + kScalarLanes - 1 into out;
   // the AVX-512 one all kBlockRows.
   void PredictBlockScalar(const float* padded, size_t first_lane, float* out) const;
-  void PredictBlockAvx512(const float* padded, float* out) const;
+  // `blocks` (up to kPassBlocks) such blocks one after another, each group of trees walked by
+  // every block before the next group (AVX-512: the rows of a block in the 16 lanes of a
+  // vector, the kTreeLanes trees of a group side by side).
+  void PredictBlocksAvx512(const float* padded, size_t blocks, float* out) const;
+  // Add the leaf values of a group's trees, in order, to the margins of one block's rows.
+  void AddCompleteGroupAvx512(size_t group, const float* padded, float* margin) const;
+  void AddSparseGroupAvx512(size_t group, const float* padded, float* margin) const;
 
   // Every walk reads a padded row: 2 * num_features values, the features with NaN as -inf,
   // then with NaN as +inf. A split's feature index chooses the copy whose NaN goes the
@@ -137,17 +150,38 @@ class Forest {
   std::vector<float> complete_threshold_;
   std::vector<float> complete_leaf_;
   // The same complete trees one after another, each in level order (level k at positions
-  // 2^k - 1 .. 2^(k+1) - 2), for the AVX-512 walk.
+  // 2^k - 1 .. 2^(k+1) - 2), for the AVX-512 walk; there a feature index is times kBlockRows
+  // (its offset in a block of rows).
   std::vector<uint32_t> level_feature_;
   std::vector<float> level_threshold_;
   std::vector<float> level_leaf_;
-  // A deeper group is stored sparse: struct-of-arrays nodes, each tree breadth-first from its
-  // root, so the right child is left_ + 1. A leaf has left_ == itself and threshold_ NaN, so a
-  // walk of the tree's depth may overshoot it harmlessly; value_ is the leaf value.
-  std::vector<uint32_t> feature_;
-  std::vector<float> threshold_;
-  std::vector<uint32_t> left_;
-  std::vector<float> value_;
+  // A deeper group is stored sparse, each tree breadth-first from its root, so the right child
+  // is left + 1. A leaf has left == itself and threshold NaN, so a walk of the tree's depth may
+  // overshoot it harmlessly. One 16-byte struct per node rather than struct-of-arrays: a step
+  // reads every field of one node (one cache line instead of four), and no walk gathers them.
+  struct SparseNode {
+    float threshold;
+    uint32_t feature;  // in the padded row
+    uint32_t left;
+    float value;  // of a leaf
+  };
+  std::vector<SparseNode> nodes_;
+  // The AVX-512 walk of a sparse group starts with the complete top of each tree: its first
+  // kTopDepth levels in level order in level_feature_ / level_threshold_ from top_offset_[t],
+  // like a complete tree of depth kTopDepth (a leaf above it pushed down "always left").
+  // Position q of its last level (top_leaf_[t] + q in level_leaf_ and twig_) is either a leaf,
+  // with its value, or a split node of the tree at depth kTopDepth, with value NaN. Few rows
+  // get that far (the trees are lopsided); they take the split node's twig: its split, the
+  // index of its left child in nodes_ and the values of its children (NaN: not a leaf).
+  struct Twig {
+    float threshold;
+    uint32_t feature;  // in the padded row, times kBlockRows
+    uint32_t left;
+    float value[2];
+  };
+  std::vector<Twig> twig_;
+  std::vector<uint32_t> top_offset_;
+  std::vector<uint32_t> top_leaf_;
   // Per tree: its root in the sparse arrays or its offset in level_feature_ (complete), its
   // offset in level_leaf_ (complete), steps of a walk. Per group: depth, whether complete,
   // offsets in complete_* (0 for a sparse group).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <random>
 #include <string>
@@ -157,21 +158,26 @@ TEST(Forest, MatchesXgboost) {
   }
 }
 
-TEST(Forest, BatchHonoursStrideAndRemainder) {
-  const Trained trained = Train({6, 30, 1, 0.3, 0.5, "hist"}, 5);
-  auto forest = Forest::FromXgboostJson(trained.json);
-  ASSERT_TRUE(forest.ok()) << forest.status();
-  const size_t stride = kCols + 3;
-  for (const size_t n : {0, 1, 7, 8, 9, 23}) {
+// Batches of the first n test rows, `stride` floats apart: XGBoost's margins, bit for bit.
+void ExpectBatchesMatch(const Forest& forest, const Trained& trained, size_t stride,
+                        std::initializer_list<size_t> lengths) {
+  for (const size_t n : lengths) {
     std::vector<float> rows(n * stride, 1e30f);  // padding that must never be read
     for (size_t i = 0; i < n; ++i) {
       std::copy_n(&trained.test_rows[i * kCols], kCols, &rows[i * stride]);
     }
     std::vector<float> out(n + 1, -7.0f);
-    forest->PredictMarginBatch(rows.data(), n, stride, out.data());
-    for (size_t i = 0; i < n; ++i) EXPECT_EQ(out[i], trained.margins[i]) << n << " " << i;
+    forest.PredictMarginBatch(rows.data(), n, stride, out.data());
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(out[i], trained.margins[i]) << n << " " << i;
     EXPECT_EQ(out[n], -7.0f);  // nothing written past n
   }
+}
+
+TEST(Forest, BatchHonoursStrideAndRemainder) {
+  const Trained trained = Train({6, 30, 1, 0.3, 0.5, "hist"}, 5);
+  auto forest = Forest::FromXgboostJson(trained.json);
+  ASSERT_TRUE(forest.ok()) << forest.status();
+  ExpectBatchesMatch(*forest, trained, kCols + 3, {0, 1, 7, 8, 9, 23});
 }
 
 TEST(Forest, LoadFile) {
@@ -279,6 +285,9 @@ TEST(Forest, RejectsBrokenModels) {
 struct RandomShape {
   int max_depth;
   int trees;
+  // > 0: the trees of every other group of Forest::kTreeLanes have this depth instead (a
+  // forest of complete and sparse groups).
+  int shallow_depth = 0;
 };
 
 nlohmann::json RandomTree(int id, int max_depth, std::mt19937& rng) {
@@ -343,7 +352,10 @@ std::string RandomModelJson(const RandomShape& shape, float base_score, std::mt1
   nlohmann::json model = nlohmann::json::parse(Train({1, 1, 1, 0.3, 0.5, "hist"}, 3).json);
   nlohmann::json& trees_model = model["learner"]["gradient_booster"]["model"];
   nlohmann::json trees = nlohmann::json::array();
-  for (int t = 0; t < shape.trees; ++t) trees.push_back(RandomTree(t, shape.max_depth, rng));
+  for (int t = 0; t < shape.trees; ++t) {
+    const bool shallow = shape.shallow_depth > 0 && t / Forest::kTreeLanes % 2 == 1;
+    trees.push_back(RandomTree(t, shallow ? shape.shallow_depth : shape.max_depth, rng));
+  }
   trees_model["trees"] = trees;
   trees_model["tree_info"] = std::vector<int>(shape.trees, 0);
   trees_model["gbtree_model_param"]["num_trees"] = std::to_string(shape.trees);
@@ -361,15 +373,18 @@ bool CpuHasAvx512() {
 
 // Fast (one row; batch on AVX-512 where the CPU has it, and scalar), reference and XGBoost's
 // XGBoosterPredictFromDense agree within 1e-6 on the margin, over random models of depth
-// 1-20 (complete and sparse layouts) with 1-500 trees and rows with NaNs.
+// 1-20 (complete and sparse layouts, and both in one forest) with 1-500 trees and rows with
+// NaNs. Sparse trees are lopsided, so AVX-512 rows leave their complete top at every depth.
 TEST(Forest, RandomModelsMatchXgboostPredictFromDense) {
   std::mt19937 rng(2024);
   std::uniform_int_distribution<int> depth(1, 12), trees(1, 500);
   std::uniform_real_distribution<float> base(0.05f, 0.95f);
   // Every depth of the complete layout's register lookups (1-6, 7-8 gathered) and sparse.
-  std::vector<RandomShape> shapes = {{1, 1},  {2, 9},  {3, 17}, {4, 8},   {5, 23},
-                                     {6, 31}, {7, 5},  {8, 12}, {9, 10},  {12, 500},
-                                     {20, 3}, {16, 40}};
+  std::vector<RandomShape> shapes = {{1, 1},     {2, 9},      {3, 17},    {4, 8},
+                                     {5, 23},    {6, 31},     {7, 5},     {8, 12},
+                                     {9, 10},    {12, 500},   {20, 3},    {16, 40},
+                                     {10, 64},   {14, 100},   {18, 37},   {20, 16},
+                                     {16, 50, 6}, {12, 33, 3}, {9, 70, 1}, {20, 24, 8}};
   for (int i = 0; i < 10; ++i) shapes.push_back({depth(rng), trees(rng)});
   for (const RandomShape& shape : shapes) {
     SCOPED_TRACE(fmt::format("depth {} trees {}", shape.max_depth, shape.trees));
@@ -400,8 +415,21 @@ TEST(Forest, RandomModelsMatchXgboostPredictFromDense) {
       ASSERT_NEAR(forest->PredictMargin(row), expected[i], 1e-6) << "row " << i;
       ASSERT_NEAR(batch[i], expected[i], 1e-6) << "row " << i;
       ASSERT_NEAR(scalar_batch[i], expected[i], 1e-6) << "row " << i;
+      ASSERT_EQ(batch[i], scalar_batch[i]) << "row " << i;  // the same sum, bit for bit
     }
   }
+}
+
+// A trained deep random forest (num_parallel_tree, depth 16, the shape of forest_bench's) in
+// batches of every length around the AVX-512 blocks, with a stride: bit-identical to XGBoost.
+TEST(Forest, DeepForestBatchesMatchXgboost) {
+  const Trained trained = Train({16, 2, 40, 1.0, 0.3, "hist"}, 11);
+  auto forest = Forest::FromXgboostJson(trained.json);
+  ASSERT_TRUE(forest.ok()) << forest.status();
+  EXPECT_EQ(forest->num_trees(), 80u);
+  EXPECT_GT(forest->max_depth(), Forest::kMaxCompleteDepth);
+  ExpectBatchesMatch(*forest, trained, kCols + 1,
+                     {1, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 1000});
 }
 
 }  // namespace
