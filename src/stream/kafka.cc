@@ -155,12 +155,23 @@ absl::StatusOr<KafkaClient> KafkaClient::Consumer(const KafkaSettings& settings,
 
 absl::Status KafkaClient::Produce(const std::string& topic, std::string_view key,
                                   std::string_view value, void* opaque, int32_t partition) {
+  return Produce(topic, key, value, opaque, partition, RD_KAFKA_MSG_F_COPY);
+}
+
+absl::Status KafkaClient::ProduceKept(const std::string& topic, std::string_view key,
+                                      std::string_view value, void* opaque, int32_t partition) {
+  return Produce(topic, key, value, opaque, partition, 0);
+}
+
+absl::Status KafkaClient::Produce(const std::string& topic, std::string_view key,
+                                  std::string_view value, void* opaque, int32_t partition,
+                                  int flags) {
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         get(), RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
+        RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_OPAQUE(opaque),
         RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {

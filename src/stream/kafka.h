@@ -81,6 +81,10 @@ class KafkaClient {
   // queue is full (serving delivery reports meanwhile).
   absl::Status Produce(const std::string& topic, std::string_view key, std::string_view value,
                        void* opaque = nullptr, int32_t partition = -1);
+  // The same, but value is not copied: librdkafka points at it until the delivery report, so
+  // it must stay valid (and unchanged) until then. Saves a copy and an allocation per message.
+  absl::Status ProduceKept(const std::string& topic, std::string_view key, std::string_view value,
+                           void* opaque = nullptr, int32_t partition = -1);
   int Poll(int timeout_ms);
   // Waits until every produced message is acknowledged (or failed), up to timeout.
   absl::Status Flush(int timeout_ms);
@@ -93,6 +97,9 @@ class KafkaClient {
   KafkaClient();
   std::unique_ptr<DeliveryTrampoline> trampoline_;
   std::unique_ptr<rd_kafka_t, Destroy> handle_;
+
+  absl::Status Produce(const std::string& topic, std::string_view key, std::string_view value,
+                       void* opaque, int32_t partition, int flags);
 };
 
 // librdkafka's mock cluster, owned with the client handle it lives in (destroyed first).

@@ -3,12 +3,17 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/progress.h"
@@ -29,8 +34,15 @@ namespace {
 // What was produced for one micro-batch, and the input offsets it covers. Its offsets are
 // stored once every message produced for it and for every earlier batch is acknowledged.
 struct PendingBatch {
-  int64_t outstanding = 0;
+  // Delivery reports count it down on whichever thread polls the producer.
+  std::atomic<int64_t> outstanding = 0;
+  bool failed = false;  // a produce was refused: neither this batch's offsets nor later ones
   std::vector<std::pair<int32_t, int64_t>> next_offset;  // input partition -> last offset + 1
+  // The produced values (at-least-once): librdkafka points at them, without a copy, until
+  // the batch is acknowledged. Blocks of kBlock bytes, so a value never moves once kept.
+  std::vector<std::unique_ptr<char[]>> blocks;
+  size_t used = 0;  // of the last block
+  static constexpr size_t kBlock = 256 * 1024;
 
   // Covers offset of partition (a few partitions, one lookup per message: a flat list).
   void Cover(int32_t partition, int64_t offset) {
@@ -42,21 +54,55 @@ struct PendingBatch {
     }
     next_offset.emplace_back(partition, offset + 1);
   }
+
+  // A copy of value that lives as long as the batch.
+  std::string_view Keep(std::string_view value) {
+    if (blocks.empty() || used + value.size() > kBlock) {
+      blocks.push_back(std::make_unique_for_overwrite<char[]>(std::max(kBlock, value.size())));
+      used = 0;
+    }
+    char* at = blocks.back().get() + used;
+    std::memcpy(at, value.data(), value.size());
+    used += value.size();
+    return {at, value.size()};
+  }
 };
 
-// Messages of one poll, owned until the batch is processed.
 struct MessageDeleter {
   void operator()(rd_kafka_message_t* message) const { rd_kafka_message_destroy(message); }
 };
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
-// A fetched message, decoded, waiting for its turn in event time.
-struct Held {
-  MessagePtr message;
-  Fault fault = Fault::kNone;
-  std::string detail;  // what broke the rule (fault != kNone)
-  Transaction tx;
+// What a message that broke the rules needs for its DLQ record.
+struct Rejected {
+  std::string detail;  // what broke the rule
+  std::string payload;
+  std::string key;
 };
+
+// A fetched message, decoded, waiting for its turn in event time. The librdkafka message is
+// released as soon as it is decoded: what scoring needs is copied here.
+struct Held {
+  Transaction tx;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;  // the message's (CreateTime or LogAppendTime), 0 if none
+  int32_t partition = 0;
+  Fault fault = Fault::kNone;
+  std::unique_ptr<Rejected> rejected;  // fault != kNone
+};
+
+// A micro-batch between its two stages: features computed on the consuming thread (which
+// alone touches the window state), then scored, formatted and produced on the emitting one.
+struct Job {
+  std::vector<Held> items;          // in the order taken
+  std::vector<const Held*> scored;  // the items without a fault, in the order of rows
+  std::vector<float> rows;          // their features, scored.size() x columns
+  std::shared_ptr<const LoadedModel> model;
+  std::unique_ptr<PendingBatch> batch;
+};
+
+// Prepared batches the consuming thread may be ahead of the emitting one.
+constexpr size_t kQueuedJobs = 2;
 
 // A partition whose queue of held messages grows past this is paused until it shrinks to a
 // quarter (its event time is far ahead of another partition's).
@@ -162,16 +208,36 @@ struct StreamWorker::Impl {
   std::string refused_version;                 // a version with other features, refused
   std::unique_ptr<StreamState> state;
   MessageParser parser;
+  // Declared before the producer, so destroyed after it: librdkafka may point into a batch's
+  // values until it lets go of the message.
+  std::mutex pending_mu;  // the emitting thread queues, the consuming one stores and pops
+  std::deque<std::unique_ptr<PendingBatch>> pending;
   std::unique_ptr<KafkaClient> consumer;
   std::unique_ptr<KafkaClient> producer;
-  std::deque<std::unique_ptr<PendingBatch>> pending;
   std::map<int32_t, std::deque<Held>> held;  // per owned partition, in offset order
   std::map<int32_t, bool> at_end;            // the partition's fetch reached its log end
   std::map<int32_t, bool> paused;
-  absl::Status delivery_error;   // the first permanent delivery failure (at-least-once)
+  // The first permanent delivery failure (at-least-once); reports arrive on whichever
+  // thread polls the producer.
+  std::mutex delivery_mu;
+  absl::Status delivery_error;
   absl::Status rebalance_error;  // a partition's state could not be rebuilt
+  bool produce_failed = false;   // a batch's produce was refused: no offset stored after it
   StreamStats stats;
-  std::vector<float> latencies_ms;  // a sample, for the percentiles
+  std::mutex latency_mu;
+  std::vector<float> latencies_ms;  // a sample, for the percentiles (under latency_mu)
+  // Kept by the emitting thread, copied into stats by SyncStats().
+  struct {
+    std::atomic<int64_t> predicted = 0, flagged = 0, dead_lettered = 0, batches = 0;
+  } emitted;
+  // The emitting thread (at-least-once) and its queue of prepared batches.
+  std::thread emitter;
+  std::mutex emit_mu;
+  std::condition_variable emit_cv;  // a job queued or done, or stopping
+  std::deque<std::unique_ptr<Job>> jobs;
+  bool emitting = false;    // a job is out of the queue, being emitted
+  bool emit_stop = false;
+  absl::Status emit_error;  // the first failed Emit (under emit_mu)
   int64_t last_activity = 0;        // last message or assignment (for idle_exit_seconds)
   int64_t progress_at = 0;          // when the progress line was last drawn
   int64_t progress_consumed = 0;
@@ -189,6 +255,8 @@ struct StreamWorker::Impl {
       metrics = std::make_unique<WorkerMetrics>(*options.metrics, options.input_topic);
     }
   }
+
+  ~Impl() { StopEmitter(); }
 
   const ModelArtifact& model() const { return serving->artifact; }
 
@@ -231,9 +299,9 @@ struct StreamWorker::Impl {
     auto* self = static_cast<Impl*>(context);
     auto* batch = static_cast<PendingBatch*>(message->_private);
     // Under --exactly-once a failed delivery fails the transaction's commit instead.
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && self->delivery_error.ok() &&
-        !self->options.exactly_once) {
-      self->delivery_error = absl::UnavailableError(
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR && !self->options.exactly_once) {
+      std::lock_guard lock(self->delivery_mu);
+      if (self->delivery_error.ok()) self->delivery_error = absl::UnavailableError(
           fmt::format("a prediction was not delivered: {}", rd_kafka_err2str(message->err)));
     }
     if (batch != nullptr) --batch->outstanding;
@@ -381,9 +449,12 @@ struct StreamWorker::Impl {
 
   // Stores the offsets of every acknowledged batch at the front of the queue.
   void StoreAcknowledged() {
+    const bool delivered = DeliveryError().ok();
+    std::lock_guard lock(pending_mu);
     while (!pending.empty() && pending.front()->outstanding == 0) {
       const PendingBatch& batch = *pending.front();
-      if (!batch.next_offset.empty() && delivery_error.ok()) {
+      if (batch.failed) produce_failed = true;  // nothing from here on is stored
+      if (!batch.next_offset.empty() && delivered && !produce_failed) {
         rd_kafka_topic_partition_list_t* list =
             rd_kafka_topic_partition_list_new(static_cast<int>(batch.next_offset.size()));
         for (const auto& [partition, offset] : batch.next_offset) {
@@ -399,59 +470,82 @@ struct StreamWorker::Impl {
     }
   }
 
+  absl::Status DeliveryError() {
+    std::lock_guard lock(delivery_mu);
+    return delivery_error;
+  }
+
+  // Everything prepared is produced, acknowledged (up to timeout) and its offsets stored.
   void Drain(int timeout_ms) {
+    WaitEmitted();
     producer->Flush(timeout_ms).IgnoreError();  // a timeout leaves those offsets unstored
     producer->Poll(0);
     StoreAcknowledged();
   }
 
-  void DeadLetter(const rd_kafka_message_t& m, std::string_view reason, const std::string& detail,
-                  PendingBatch* batch) {
-    nlohmann::ordered_json record = {
-        {"reason", reason},         {"detail", detail},   {"topic", options.input_topic},
-        {"partition", m.partition}, {"offset", m.offset}, {"payload", std::string(Payload(m))}};
+  void DeadLetter(const Held& item, PendingBatch* batch) {
+    const Rejected& rejected = *item.rejected;
+    const std::string_view reason = FaultName(item.fault);
+    nlohmann::ordered_json record = {{"reason", reason},
+                                     {"detail", rejected.detail},
+                                     {"topic", options.input_topic},
+                                     {"partition", item.partition},
+                                     {"offset", item.offset},
+                                     {"payload", rejected.payload}};
     const std::string value = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     ++batch->outstanding;
-    if (!producer->Produce(options.dlq_topic, Key(m), value, Opaque(batch)).ok()) {
+    if (!producer->Produce(options.dlq_topic, rejected.key, value, Opaque(batch)).ok()) {
       --batch->outstanding;
     }
-    ++stats.dead_lettered;
+    ++emitted.dead_lettered;
     if (metrics != nullptr) metrics->DeadLetters(reason).Inc();
   }
 
   // Delivery reports count down a batch under at-least-once only.
   void* Opaque(PendingBatch* batch) const { return options.exactly_once ? nullptr : batch; }
 
-  absl::Status ProcessBatch(const std::vector<Held>& items) {
-    auto batch = std::make_unique<PendingBatch>();
+  // Stage one, on the consuming thread (which alone touches the window state): the
+  // batch's input offsets, and the features of every message without a fault.
+  absl::StatusOr<std::unique_ptr<Job>> Prepare(std::vector<Held> items) {
+    auto job = std::make_unique<Job>();
+    job->items = std::move(items);
+    job->model = serving;
+    job->batch = std::make_unique<PendingBatch>();
     const size_t cols = model().features.names.size();
-    std::vector<Transaction> txs;
-    std::vector<const rd_kafka_message_t*> sources;
-    txs.reserve(items.size());
-    sources.reserve(items.size());
+    int64_t newest = kAbsent;
+    job->scored.reserve(job->items.size());
+    for (const Held& item : job->items) {
+      job->batch->Cover(item.partition, item.offset);
+      if (item.fault != Fault::kNone) continue;
+      newest = std::max(newest, item.tx.tx_datetime);
+      job->scored.push_back(&item);
+    }
+    if (!job->scored.empty()) RETURN_IF_ERROR(state->CatchUp(newest));
+    job->rows.resize(job->scored.size() * cols);
+    for (size_t i = 0; i < job->scored.size(); ++i) {
+      const Held& item = *job->scored[i];
+      state->Process(item.tx, item.partition, item.offset, job->rows.data() + i * cols);
+    }
+    return job;
+  }
+
+  // Stage two, on the emitting thread (at-least-once) or inline (--exactly-once): DLQ
+  // records, scores, predictions produced; then the batch waits for its acknowledgements
+  // (at-least-once) or commits as one transaction.
+  absl::Status Emit(Job& job) {
+    const LoadedModel& scorer = *job.model;
+    PendingBatch* batch = job.batch.get();
     if (options.exactly_once) {
       RETURN_IF_ERROR(
           TransactionCall("begin_transaction", rd_kafka_begin_transaction(producer->get())));
     }
-    int64_t newest = kAbsent;
-    for (const Held& item : items) {
-      const rd_kafka_message_t& m = *item.message;
-      batch->Cover(m.partition, m.offset);
-      if (item.fault != Fault::kNone) {
-        DeadLetter(m, FaultName(item.fault), item.detail, batch.get());
-        continue;
-      }
-      newest = std::max(newest, item.tx.tx_datetime);
-      txs.push_back(item.tx);
-      sources.push_back(&m);
+    for (const Held& item : job.items) {
+      if (item.fault != Fault::kNone) DeadLetter(item, batch);
     }
-    if (!txs.empty()) RETURN_IF_ERROR(state->CatchUp(newest));
-    std::vector<float> rows(txs.size() * cols);
-    for (size_t i = 0; i < txs.size(); ++i) {
-      state->Process(txs[i], sources[i]->partition, sources[i]->offset, rows.data() + i * cols);
-    }
-    std::vector<float> scores(txs.size());
-    serving->forest.PredictBatch(rows.data(), txs.size(), cols, scores.data());
+    const size_t n = job.scored.size();
+    std::vector<float> scores(n);
+    scorer.forest.PredictBatch(job.rows.data(), n, scorer.artifact.features.names.size(),
+                               scores.data());
 
     // Message timestamps are wall-clock milliseconds (CreateTime or LogAppendTime).
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -460,21 +554,22 @@ struct StreamWorker::Impl {
     // DESIGN §7's prediction, built by hand: what is the same for the whole batch once, the
     // score with std::to_chars, the rest with compiled format strings (a third of the
     // per-message cost of one runtime fmt::format, measured).
+    const float threshold = scorer.artifact.threshold;
     const std::string middle =
         fmt::format(R"(, "threshold": {:.9g}, "model": {}, "model_version": {}, "event_time": ")",
-                    model().threshold, nlohmann::json(serving->name).dump(),
-                    nlohmann::json(serving->version).dump());
+                    threshold, nlohmann::json(scorer.name).dump(),
+                    nlohmann::json(scorer.version).dump());
     std::string value;
     char time[kDateTimeLength];
     char score[32];
     int64_t flagged = 0;
-    for (size_t i = 0; i < txs.size(); ++i) {
-      const Transaction& tx = txs[i];
-      const rd_kafka_message_t& m = *sources[i];
-      rd_kafka_timestamp_type_t type;
-      const int64_t produced_ms = rd_kafka_message_timestamp(&m, &type);
-      const double latency_ms = produced_ms > 0 ? static_cast<double>(now_ms - produced_ms) : 0.0;
-      if (latencies_ms.size() < 1'000'000) latencies_ms.push_back(static_cast<float>(latency_ms));
+    std::vector<float> latencies(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Held& item = *job.scored[i];
+      const Transaction& tx = item.tx;
+      const double latency_ms =
+          item.timestamp_ms > 0 ? static_cast<double>(now_ms - item.timestamp_ms) : 0.0;
+      latencies[i] = static_cast<float>(latency_ms);
       if (metrics != nullptr) metrics->latency.Observe(latency_ms * 1e-3);
       FormatDateTime(tx.tx_datetime, time);
       value.clear();
@@ -482,10 +577,10 @@ struct StreamWorker::Impl {
                      FMT_COMPILE(R"({{"transaction_id": {}, "customer_id": {}, "terminal_id": {}, )"
                                  R"("score": )"),
                      tx.transaction_id.value(), tx.customer_id.value(), tx.terminal_id.value());
-      const std::to_chars_result scored =
+      const std::to_chars_result scored_chars =
           std::to_chars(score, score + sizeof(score), scores[i], std::chars_format::general, 9);
-      value.append(score, scored.ptr);
-      const bool is_fraud = scores[i] >= model().threshold;
+      value.append(score, scored_chars.ptr);
+      const bool is_fraud = scores[i] >= threshold;
       flagged += is_fraud;
       value.append(is_fraud ? R"(, "is_fraud": true)" : R"(, "is_fraud": false)");
       value.append(middle);
@@ -493,23 +588,104 @@ struct StreamWorker::Impl {
       fmt::format_to(std::back_inserter(value),
                      FMT_COMPILE(R"(", "processing_latency_ms": {}, "partition": {}, )"
                                  R"("offset": {}}})"),
-                     latency_ms, m.partition, m.offset);
+                     latency_ms, item.partition, item.offset);
       const fmt::format_int key(tx.customer_id.value());  // no allocation per message
+      const std::string_view key_view(key.data(), key.size());
       ++batch->outstanding;
+      // At-least-once: librdkafka points into the batch's blocks (no copy of its own, no
+      // allocation freed by another thread); under --exactly-once it copies.
       const absl::Status produced =
-          producer->Produce(options.output_topic, std::string_view(key.data(), key.size()), value,
-                            Opaque(batch.get()));
+          options.exactly_once
+              ? producer->Produce(options.output_topic, key_view, value, nullptr)
+              : producer->ProduceKept(options.output_topic, key_view, batch->Keep(value), batch);
       if (!produced.ok()) {
         --batch->outstanding;
-        return produced;  // nothing of this batch is stored: it is scored again
+        // Nothing of this batch is stored (it is scored again); it stays queued until what
+        // it produced is acknowledged, as librdkafka still points at its values.
+        batch->failed = true;
+        if (!options.exactly_once) Queue(std::move(job.batch));
+        return produced;
       }
     }
-    stats.predicted += static_cast<int64_t>(txs.size());
-    stats.flagged += flagged;
-    ++stats.batches;
+    {
+      std::lock_guard lock(latency_mu);
+      const size_t room = std::min(n, size_t{1'000'000} - std::min<size_t>(latencies_ms.size(),
+                                                                            1'000'000));
+      latencies_ms.insert(latencies_ms.end(), latencies.begin(), latencies.begin() + room);
+    }
+    emitted.predicted += static_cast<int64_t>(n);
+    emitted.flagged += flagged;
+    ++emitted.batches;
     if (options.exactly_once) return CommitTransaction(*batch);
-    pending.push_back(std::move(batch));
+    Queue(std::move(job.batch));
     return absl::OkStatus();
+  }
+
+  // A produced batch joins the queue of those waiting for their acknowledgements.
+  void Queue(std::unique_ptr<PendingBatch> batch) {
+    std::lock_guard lock(pending_mu);
+    pending.push_back(std::move(batch));
+  }
+
+  // Hands a prepared batch to stage two: inline under --exactly-once (a transaction that
+  // aborts rewinds the window state, which must not have moved on meanwhile); otherwise to
+  // the emitting thread, at most kQueuedJobs ahead of it. Returns the emitting thread's first
+  // error, if any.
+  absl::Status Submit(std::unique_ptr<Job> job) {
+    if (options.exactly_once) return Emit(*job);
+    std::unique_lock lock(emit_mu);
+    emit_cv.wait(lock, [&] { return jobs.size() < kQueuedJobs || !emit_error.ok(); });
+    if (!emit_error.ok()) return emit_error;
+    jobs.push_back(std::move(job));
+    emit_cv.notify_all();
+    return absl::OkStatus();
+  }
+
+  // The emitting thread: takes jobs in order until stopped and idle. After an error it
+  // emits nothing more (the offsets of what is not produced are never stored).
+  void EmitLoop() {
+    std::unique_lock lock(emit_mu);
+    while (true) {
+      emit_cv.wait(lock, [&] { return !jobs.empty() || emit_stop; });
+      if (jobs.empty()) return;
+      std::unique_ptr<Job> job = std::move(jobs.front());
+      jobs.pop_front();
+      emitting = true;
+      lock.unlock();
+      absl::Status status = emit_error.ok() ? Emit(*job) : absl::OkStatus();
+      job.reset();
+      lock.lock();
+      emitting = false;
+      if (!status.ok() && emit_error.ok()) emit_error = std::move(status);
+      emit_cv.notify_all();
+    }
+  }
+
+  // Waits until every submitted batch is produced (or given up after an error).
+  void WaitEmitted() {
+    std::unique_lock lock(emit_mu);
+    emit_cv.wait(lock, [&] { return jobs.empty() && !emitting; });
+  }
+
+  void StartEmitter() {
+    if (!options.exactly_once) emitter = std::thread([this] { EmitLoop(); });
+  }
+  void StopEmitter() {
+    if (!emitter.joinable()) return;
+    {
+      std::lock_guard lock(emit_mu);
+      emit_stop = true;
+    }
+    emit_cv.notify_all();
+    emitter.join();
+  }
+
+  // The counters the emitting thread keeps, into stats.
+  void SyncStats() {
+    stats.predicted = emitted.predicted.load();
+    stats.flagged = emitted.flagged.load();
+    stats.dead_lettered = emitted.dead_lettered.load();
+    stats.batches = emitted.batches.load();
   }
 
   // --exactly-once: the batch's input offsets join its predictions in one transaction
@@ -619,6 +795,7 @@ struct StreamWorker::Impl {
   // messages fetched but not taken yet included.
   void PublishMetrics(size_t batch_size, bool final) {
     if (metrics == nullptr) return;
+    SyncStats();
     WorkerMetrics& m = *metrics;
     StreamStats& last = m.reported;
     m.scored.Inc(static_cast<double>(stats.predicted - last.predicted));
@@ -751,10 +928,15 @@ struct StreamWorker::Impl {
     const int64_t now = Clock::Real().NowNanos();
     if (out == nullptr || now - progress_at < 1'000'000'000) return;
     const double seconds = progress_at == 0 ? 1.0 : (now - progress_at) * 1e-9;
-    const size_t recent = std::min<size_t>(latencies_ms.size(), 10'000);
-    const double p99 = Percentile(
-        std::vector<float>(latencies_ms.end() - static_cast<ptrdiff_t>(recent), latencies_ms.end()),
-        0.99);
+    SyncStats();
+    std::vector<float> recent;
+    {
+      std::lock_guard lock(latency_mu);
+      recent.assign(latencies_ms.end() - static_cast<ptrdiff_t>(
+                                             std::min<size_t>(latencies_ms.size(), 10'000)),
+                    latencies_ms.end());
+    }
+    const double p99 = Percentile(std::move(recent), 0.99);
     const int64_t lag = Lag();
     std::fprintf(out,
                  "\r\033[Kstream: %.0f consumed/s, %.0f produced/s, %lld predicted, %lld to DLQ, "
@@ -775,6 +957,7 @@ struct StreamWorker::Impl {
     const int64_t start = clock.NowNanos();
     checkpoint_at = start;
     tokens_at = start;
+    StartEmitter();
     // Idle time counts from the first assignment (a group join takes seconds); without
     // one, from the start, with 30 s more.
     last_activity = start + 30'000'000'000LL;
@@ -853,10 +1036,15 @@ struct StreamWorker::Impl {
         }
         Held item;
         item.fault = parser.Parse(Payload(*message), &item.tx);
-        if (item.fault != Fault::kNone) item.detail = parser.Describe();
+        item.partition = message->partition;
+        item.offset = message->offset;
+        item.timestamp_ms = std::max<int64_t>(0, rd_kafka_message_timestamp(message.get(), nullptr));
+        if (item.fault != Fault::kNone) {
+          item.rejected = std::make_unique<Rejected>(
+              Rejected{parser.Describe(), std::string(Payload(*message)), std::string(Key(*message))});
+        }
         at_end[message->partition] = false;
-        item.message = std::move(message);
-        held[item.message->partition].push_back(std::move(item));
+        held[message->partition].push_back(std::move(item));
         ++fetched;
       }
       if (!rebalance_error.ok()) {
@@ -866,11 +1054,14 @@ struct StreamWorker::Impl {
       // Messages fetched before their partition was revoked belong to its new owner now.
       std::erase_if(held, [&](const auto& entry) { return !state->Owns(entry.first); });
       std::erase_if(paused, [&](const auto& entry) { return !state->Owns(entry.first); });
-      const std::vector<Held> selected = Select();
-      if (fetched > 0 || !selected.empty()) last_activity = clock.NowNanos();
-      if (!selected.empty()) {
+      std::vector<Held> selected = Select();
+      const size_t taken = selected.size();
+      if (fetched > 0 || taken > 0) last_activity = clock.NowNanos();
+      if (taken > 0) {
         FollowRegistry();
-        if (absl::Status s = ProcessBatch(selected); !s.ok() && result.ok()) result = s;
+        absl::StatusOr<std::unique_ptr<Job>> job = Prepare(std::move(selected));
+        absl::Status s = job.ok() ? Submit(*std::move(job)) : job.status();
+        if (!s.ok() && result.ok()) result = s;
       } else if (options.idle_exit_seconds > 0 &&
                  (clock.NowNanos() - last_activity) * 1e-9 >= options.idle_exit_seconds) {
         break;
@@ -882,11 +1073,12 @@ struct StreamWorker::Impl {
         Checkpoint();
         checkpoint_at = clock.NowNanos();
       }
-      if (!delivery_error.ok() && result.ok()) result = delivery_error;
-      DrawProgress(selected.size());
-      PublishMetrics(selected.size(), /*final=*/false);
+      if (absl::Status s = DeliveryError(); !s.ok() && result.ok()) result = s;
+      DrawProgress(taken);
+      PublishMetrics(taken, /*final=*/false);
     }
     // Stop fetching, finish what is in flight, flush, store, commit.
+    StopEmitter();
     Drain(/*timeout_ms=*/30'000);
     if (!pending.empty() && result.ok()) {
       result = absl::DeadlineExceededError(fmt::format(
@@ -917,6 +1109,7 @@ struct StreamWorker::Impl {
     PublishMetrics(0, /*final=*/true);
     rd_kafka_consumer_close(consumer->get());
     if (progress_at != 0) std::fputs("\r\033[K", stderr);
+    SyncStats();
     stats.seconds = (clock.NowNanos() - start) * 1e-9;
     stats.rebuilt = state->stats().rebuilt;
     stats.fed = state->stats().fed;
