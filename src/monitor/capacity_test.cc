@@ -165,7 +165,9 @@ TEST(CapacityTracking, TheSeriesAreMetricsOfARunStepBySecond) {
   std::vector<int64_t> lag_steps;
   for (const Metric& m : series) {
     if (m.key == "lag") lag_steps.push_back(m.step);
-    if (m.key == "input_tps") EXPECT_NEAR(m.value, 100, 1e-9) << m.step;
+    if (m.key == "input_tps") {
+      EXPECT_NEAR(m.value, 100, 1e-9) << m.step;
+    }
   }
   EXPECT_EQ(lag_steps, (std::vector<int64_t>{10, 11, 12, 13}));
   EXPECT_TRUE(PerSecondMetrics({}).empty());
