@@ -651,8 +651,9 @@ struct StreamWorker::Impl {
       std::unique_ptr<Job> job = std::move(jobs.front());
       jobs.pop_front();
       emitting = true;
+      const bool failed = !emit_error.ok();
       lock.unlock();
-      absl::Status status = emit_error.ok() ? Emit(*job) : absl::OkStatus();
+      absl::Status status = failed ? absl::OkStatus() : Emit(*job);
       job.reset();
       lock.lock();
       emitting = false;

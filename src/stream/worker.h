@@ -24,7 +24,9 @@
 //   std::atomic<bool> stop = false;      // set from a signal handler
 //   RETURN_IF_ERROR(worker->Run(stop));  // returns after draining: flush, store, commit
 //
-// Not thread-safe: one thread calls Run(); stop may be set from anywhere.
+// Not thread-safe: one thread calls Run(); stop may be set from anywhere. Run() scores and
+// produces on a second thread of its own while the calling thread computes the next batch's
+// features (docs/STREAMING.md, "A micro-batch").
 
 #include <atomic>
 #include <cstdint>
