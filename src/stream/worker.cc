@@ -554,7 +554,7 @@ struct StreamWorker::Impl {
     // DESIGN §7's prediction, built by hand: what is the same for the whole batch once, the
     // score with std::to_chars, the rest with compiled format strings (a third of the
     // per-message cost of one runtime fmt::format, measured).
-    const float threshold = scorer.artifact.threshold;
+    const double threshold = scorer.artifact.threshold;
     const std::string middle =
         fmt::format(R"(, "threshold": {:.9g}, "model": {}, "model_version": {}, "event_time": ")",
                     threshold, nlohmann::json(scorer.name).dump(),
@@ -1039,10 +1039,11 @@ struct StreamWorker::Impl {
         item.fault = parser.Parse(Payload(*message), &item.tx);
         item.partition = message->partition;
         item.offset = message->offset;
-        item.timestamp_ms = std::max<int64_t>(0, rd_kafka_message_timestamp(message.get(), nullptr));
+        item.timestamp_ms =
+            std::max<int64_t>(0, rd_kafka_message_timestamp(message.get(), nullptr));
         if (item.fault != Fault::kNone) {
-          item.rejected = std::make_unique<Rejected>(
-              Rejected{parser.Describe(), std::string(Payload(*message)), std::string(Key(*message))});
+          item.rejected = std::make_unique<Rejected>(Rejected{
+              parser.Describe(), std::string(Payload(*message)), std::string(Key(*message))});
         }
         at_end[message->partition] = false;
         held[message->partition].push_back(std::move(item));
