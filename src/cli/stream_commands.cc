@@ -1,5 +1,6 @@
 // fraudstream broker | replay | stream: the Kafka side (DESIGN §7, src/stream).
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -160,6 +161,13 @@ struct StreamFlags {
 
 absl::Status RunStream(StreamFlags flags) {
   InstallStopHandlers();
+  // Keep freed memory in the process. Every micro-batch allocates its buffers (~1 MiB) on
+  // one thread and frees them on another, and librdkafka's threads do the same with message
+  // buffers; glibc's defaults hand such memory back to the kernel and fault it in again page
+  // by page (mmap, mprotect, zeroed pages). Fixed thresholds keep it in the heap (~5 % less
+  // worker CPU end to end, docs/PERFORMANCE.md); what is kept is bounded by the peak in use.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // A model directory, or a registry reference followed while running.
   ASSIGN_OR_RETURN(const std::shared_ptr<LiveModel> live,
                    OpenLiveModel(flags.model, flags.registry, flags.model_refresh_ms));

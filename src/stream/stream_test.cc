@@ -260,6 +260,9 @@ TEST_P(StreamTest, ScoresEveryTransactionAsPredictDoesAndDeadLettersTheRest) {
     EXPECT_TRUE(seen.insert(id).second) << "twice: " << id;
     // predict writes 6 decimals.
     EXPECT_NEAR(p["score"].get<double>(), expected_->at(id), 6e-7) << text;
+    // The artifact's threshold itself (the shortest text that reads back as the same double),
+    // and the decision made with it: a reader can check is_fraud from the other two fields.
+    EXPECT_EQ(p["threshold"].get<double>(), model_->threshold) << text;
     EXPECT_EQ(p["is_fraud"].get<bool>(), p["score"].get<double>() >= model_->threshold) << text;
     EXPECT_EQ(p["model"], model_->dir);
     EXPECT_EQ(p["model_version"], model_->manifest["model"]["booster_checksum"]);

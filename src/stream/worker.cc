@@ -556,7 +556,7 @@ struct StreamWorker::Impl {
     // per-message cost of one runtime fmt::format, measured).
     const double threshold = scorer.artifact.threshold;
     const std::string middle =
-        fmt::format(R"(, "threshold": {:.9g}, "model": {}, "model_version": {}, "event_time": ")",
+        fmt::format(R"(, "threshold": {}, "model": {}, "model_version": {}, "event_time": ")",
                     threshold, nlohmann::json(scorer.name).dump(),
                     nlohmann::json(scorer.version).dump());
     std::string value;
