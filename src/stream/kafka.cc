@@ -155,23 +155,12 @@ absl::StatusOr<KafkaClient> KafkaClient::Consumer(const KafkaSettings& settings,
 
 absl::Status KafkaClient::Produce(const std::string& topic, std::string_view key,
                                   std::string_view value, void* opaque, int32_t partition) {
-  return Produce(topic, key, value, opaque, partition, RD_KAFKA_MSG_F_COPY);
-}
-
-absl::Status KafkaClient::ProduceKept(const std::string& topic, std::string_view key,
-                                      std::string_view value, void* opaque, int32_t partition) {
-  return Produce(topic, key, value, opaque, partition, 0);
-}
-
-absl::Status KafkaClient::Produce(const std::string& topic, std::string_view key,
-                                  std::string_view value, void* opaque, int32_t partition,
-                                  int flags) {
   while (true) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         get(), RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_OPAQUE(opaque),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
         RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -180,6 +169,49 @@ absl::Status KafkaClient::Produce(const std::string& topic, std::string_view key
     }
     rd_kafka_poll(get(), 10);  // the local queue is full: serve delivery reports, then retry
   }
+}
+
+absl::Status KafkaClient::ProduceKeptBatch(const std::string& topic,
+                                           std::span<const KeptMessage> messages,
+                                           size_t* produced) {
+  *produced = 0;
+  if (messages.empty()) return absl::OkStatus();
+  const std::unique_ptr<rd_kafka_topic_t, void (*)(rd_kafka_topic_t*)> handle(
+      rd_kafka_topic_new(get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  if (handle == nullptr) {
+    return absl::UnavailableError(fmt::format("Kafka topic {}: {}", topic,
+                                              rd_kafka_err2str(rd_kafka_last_error())));
+  }
+  std::vector<rd_kafka_message_t> batch(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    rd_kafka_message_t& m = batch[i];
+    m = {};
+    m.payload = const_cast<char*>(messages[i].value.data());
+    m.len = messages[i].value.size();
+    m.key = const_cast<char*>(messages[i].key.data());
+    m.key_len = messages[i].key.size();
+    m._private = messages[i].opaque;
+  }
+  std::span<rd_kafka_message_t> left(batch);
+  while (!left.empty()) {
+    for (rd_kafka_message_t& m : left) m.err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_produce_batch(handle.get(), RD_KAFKA_PARTITION_UA, 0, left.data(),
+                           static_cast<int>(left.size()));
+    size_t refused = 0;  // moved to the front of left, in order
+    for (rd_kafka_message_t& m : left) {
+      if (m.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ++*produced;
+      } else if (m.err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        left[refused++] = m;
+      } else {
+        return absl::UnavailableError(
+            fmt::format("Kafka produce to {}: {}", topic, rd_kafka_err2str(m.err)));
+      }
+    }
+    left = left.first(refused);
+    if (!left.empty()) rd_kafka_poll(get(), 10);  // the local queue is full: serve reports
+  }
+  return absl::OkStatus();
 }
 
 int KafkaClient::Poll(int timeout_ms) { return rd_kafka_poll(get(), timeout_ms); }

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,10 +82,20 @@ class KafkaClient {
   // queue is full (serving delivery reports meanwhile).
   absl::Status Produce(const std::string& topic, std::string_view key, std::string_view value,
                        void* opaque = nullptr, int32_t partition = -1);
-  // The same, but value is not copied: librdkafka points at it until the delivery report, so
-  // it must stay valid (and unchanged) until then. Saves a copy and an allocation per message.
-  absl::Status ProduceKept(const std::string& topic, std::string_view key, std::string_view value,
-                           void* opaque = nullptr, int32_t partition = -1);
+  // Many messages of one topic at once, each to the partition of its key, with one
+  // rd_kafka_produce_batch call (one topic lookup and clock read for all, against one each per
+  // message). Keys are copied, values are not: librdkafka points at each value until its
+  // delivery report, so it must stay valid and unchanged until then (no copy, no allocation
+  // per message). What a full local queue refused is retried, in order, serving delivery
+  // reports meanwhile. Returns the first other error; *produced counts the messages librdkafka
+  // took (their delivery reports will come), also on error.
+  struct KeptMessage {
+    std::string_view key;
+    std::string_view value;
+    void* opaque = nullptr;
+  };
+  absl::Status ProduceKeptBatch(const std::string& topic, std::span<const KeptMessage> messages,
+                                size_t* produced);
   int Poll(int timeout_ms);
   // Waits until every produced message is acknowledged (or failed), up to timeout.
   absl::Status Flush(int timeout_ms);
@@ -97,9 +108,6 @@ class KafkaClient {
   KafkaClient();
   std::unique_ptr<DeliveryTrampoline> trampoline_;
   std::unique_ptr<rd_kafka_t, Destroy> handle_;
-
-  absl::Status Produce(const std::string& topic, std::string_view key, std::string_view value,
-                       void* opaque, int32_t partition, int flags);
 };
 
 // librdkafka's mock cluster, owned with the client handle it lives in (destroyed first).

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -410,6 +411,33 @@ TEST_P(StreamTest, MaxRateThrottlesScoring) {
   EXPECT_LE(stats.latency_p99_ms - stats.latency_p50_ms, 1700) << stats.latency_p50_ms;
   EXPECT_GE(seconds, (1500 - 50) / 500.0);
   EXPECT_LT(seconds, 15.0);  // the group join and the drain, with the 3 s of scoring
+}
+
+// The worker produces a batch's predictions with one call: a batch larger than the
+// producer's local queue is retried (serving delivery reports) until librdkafka took all of
+// it, in order, each message to its key's partition.
+TEST_P(StreamTest, ABatchLargerThanTheLocalQueueIsProducedWholeAndInOrder) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  KafkaSettings settings = DefaultProducerSettings(brokers_);
+  settings.Set("queue.buffering.max.messages", "10");
+  std::atomic<int> acknowledged = 0;
+  auto producer = KafkaClient::Producer(
+      settings,
+      [](const rd_kafka_message_t* m, void* count) {
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(count);
+      },
+      &acknowledged);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  std::vector<std::string> values;
+  for (int i = 0; i < 300; ++i) values.push_back(fmt::format("prediction {}", i));
+  std::vector<KafkaClient::KeptMessage> batch;
+  for (const std::string& value : values) batch.push_back({"customer-7", value, nullptr});
+  size_t produced = 0;
+  ASSERT_TRUE(producer->ProduceKeptBatch(predictions_, batch, &produced).ok());
+  EXPECT_EQ(produced, values.size());
+  ASSERT_TRUE(producer->Flush(30'000).ok());
+  EXPECT_EQ(acknowledged.load(), static_cast<int>(values.size()));
+  EXPECT_EQ(ReadTopic(brokers_, predictions_, values.size()), values);
 }
 
 INSTANTIATE_TEST_SUITE_P(Mock, StreamTest, ::testing::Values("mock"));

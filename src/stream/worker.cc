@@ -564,6 +564,8 @@ struct StreamWorker::Impl {
     char score[32];
     int64_t flagged = 0;
     std::vector<float> latencies(n);
+    std::vector<KafkaClient::KeptMessage> kept;  // at-least-once: produced together below
+    if (!options.exactly_once) kept.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       const Held& item = *job.scored[i];
       const Transaction& tx = item.tx;
@@ -591,20 +593,26 @@ struct StreamWorker::Impl {
                      latency_ms, item.partition, item.offset);
       const fmt::format_int key(tx.customer_id.value());  // no allocation per message
       const std::string_view key_view(key.data(), key.size());
-      ++batch->outstanding;
-      // At-least-once: librdkafka points into the batch's blocks (no copy of its own, no
-      // allocation freed by another thread); under --exactly-once it copies.
-      const absl::Status produced =
-          options.exactly_once
-              ? producer->Produce(options.output_topic, key_view, value, nullptr)
-              : producer->ProduceKept(options.output_topic, key_view, batch->Keep(value), batch);
-      if (!produced.ok()) {
-        --batch->outstanding;
+      if (!options.exactly_once) {
+        // librdkafka will point into the batch's blocks for the value (no copy of its own, no
+        // allocation freed by another thread); the key waits there for the call, which copies it.
+        kept.push_back({batch->Keep(key_view), batch->Keep(value), batch});
+        continue;
+      }
+      RETURN_IF_ERROR(producer->Produce(options.output_topic, key_view, value, nullptr));
+    }
+    if (!options.exactly_once) {
+      // Counted before: a delivery report may come before the call returns.
+      batch->outstanding += static_cast<int64_t>(kept.size());
+      size_t produced = 0;
+      const absl::Status status = producer->ProduceKeptBatch(options.output_topic, kept, &produced);
+      if (!status.ok()) {
+        batch->outstanding -= static_cast<int64_t>(kept.size() - produced);
         // Nothing of this batch is stored (it is scored again); it stays queued until what
         // it produced is acknowledged, as librdkafka still points at its values.
         batch->failed = true;
-        if (!options.exactly_once) Queue(std::move(job.batch));
-        return produced;
+        Queue(std::move(job.batch));
+        return status;
       }
     }
     {
