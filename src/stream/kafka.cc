@@ -182,10 +182,9 @@ absl::Status KafkaClient::ProduceKeptBatch(const std::string& topic,
     return absl::UnavailableError(fmt::format("Kafka topic {}: {}", topic,
                                               rd_kafka_err2str(rd_kafka_last_error())));
   }
-  std::vector<rd_kafka_message_t> batch(messages.size());
+  std::vector<rd_kafka_message_t> batch(messages.size());  // zeroed
   for (size_t i = 0; i < messages.size(); ++i) {
     rd_kafka_message_t& m = batch[i];
-    m = {};
     m.payload = const_cast<char*>(messages[i].value.data());
     m.len = messages[i].value.size();
     m.key = const_cast<char*>(messages[i].key.data());
