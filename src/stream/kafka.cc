@@ -197,15 +197,19 @@ absl::Status KafkaClient::ProduceKeptBatch(const std::string& topic,
     rd_kafka_produce_batch(handle.get(), RD_KAFKA_PARTITION_UA, 0, left.data(),
                            static_cast<int>(left.size()));
     size_t refused = 0;  // moved to the front of left, in order
+    rd_kafka_resp_err_t failed = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (rd_kafka_message_t& m : left) {
       if (m.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ++*produced;
+        ++*produced;  // also after a failed one: librdkafka took it and will report it
       } else if (m.err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         left[refused++] = m;
-      } else {
-        return absl::UnavailableError(
-            fmt::format("Kafka produce to {}: {}", topic, rd_kafka_err2str(m.err)));
+      } else if (failed == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failed = m.err;
       }
+    }
+    if (failed != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          fmt::format("Kafka produce to {}: {}", topic, rd_kafka_err2str(failed)));
     }
     left = left.first(refused);
     if (!left.empty()) rd_kafka_poll(get(), 10);  // the local queue is full: serve reports

@@ -18,11 +18,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "core/file.h"
 #include "core/strings.h"
 #include "core/testing.h"
@@ -179,6 +181,19 @@ class StreamTest : public ::testing::TestWithParam<std::string> {
     }
     rd_kafka_consumer_close(consumer->get());
     return out;
+  }
+
+  // A producer with one setting over the defaults that counts its acknowledged messages.
+  absl::StatusOr<KafkaClient> CountingProducer(
+      std::pair<std::string, std::string> setting, std::atomic<int>* acknowledged) {
+    KafkaSettings settings = DefaultProducerSettings(brokers_);
+    settings.Set(setting.first, setting.second);
+    return KafkaClient::Producer(
+        settings,
+        [](const rd_kafka_message_t* m, void* count) {
+          if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(count);
+        },
+        acknowledged);
   }
 
   ReplaySummary ReplayAll(int64_t loop_limit = 0) {
@@ -418,15 +433,8 @@ TEST_P(StreamTest, MaxRateThrottlesScoring) {
 // it, in order, each message to its key's partition.
 TEST_P(StreamTest, ABatchLargerThanTheLocalQueueIsProducedWholeAndInOrder) {
   ASSERT_NO_FATAL_FAILURE(Start(1));
-  KafkaSettings settings = DefaultProducerSettings(brokers_);
-  settings.Set("queue.buffering.max.messages", "10");
   std::atomic<int> acknowledged = 0;
-  auto producer = KafkaClient::Producer(
-      settings,
-      [](const rd_kafka_message_t* m, void* count) {
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<std::atomic<int>*>(count);
-      },
-      &acknowledged);
+  auto producer = CountingProducer({"queue.buffering.max.messages", "10"}, &acknowledged);
   ASSERT_TRUE(producer.ok()) << producer.status();
   std::vector<std::string> values;
   for (int i = 0; i < 300; ++i) values.push_back(fmt::format("prediction {}", i));
@@ -438,6 +446,60 @@ TEST_P(StreamTest, ABatchLargerThanTheLocalQueueIsProducedWholeAndInOrder) {
   ASSERT_TRUE(producer->Flush(30'000).ok());
   EXPECT_EQ(acknowledged.load(), static_cast<int>(values.size()));
   EXPECT_EQ(ReadTopic(brokers_, predictions_, values.size()), values);
+}
+
+// A message librdkafka refuses for good (over message.max.bytes) fails the call with the
+// reason; the others of the batch, before and after it, are still produced and counted, so a
+// caller waits for exactly their delivery reports.
+TEST_P(StreamTest, AMessageRefusedInABatchIsAnErrorAndTheOthersAreCounted) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  std::atomic<int> acknowledged = 0;
+  auto producer = CountingProducer({"message.max.bytes", "1000"}, &acknowledged);  // the least
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  const std::vector<std::string> values = {"first", std::string(2000, 'x'), "second", "third"};
+  std::vector<KafkaClient::KeptMessage> batch;
+  for (const std::string& value : values) batch.push_back({"customer-7", value, nullptr});
+  size_t produced = 0;
+  const absl::Status status = producer->ProduceKeptBatch(predictions_, batch, &produced);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(status.message(), "too large")) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), predictions_)) << status;
+  EXPECT_EQ(produced, 3u);
+  ASSERT_TRUE(producer->Flush(30'000).ok());
+  EXPECT_EQ(acknowledged.load(), 3);
+  EXPECT_EQ(ReadTopic(brokers_, predictions_, 3),
+            (std::vector<std::string>{"first", "second", "third"}));
+}
+
+// Predictions the producer refuses stop the worker with the reason, and none of their input
+// offsets is committed: the next worker in the group scores every transaction.
+TEST_P(StreamTest, PredictionsThatCannotBeProducedAreScoredAgainByTheNextWorker) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  const ReplaySummary replayed = ReplayAll();
+  // The model's directory is in every prediction: a path of ~1,100 characters makes each
+  // prediction larger than message.max.bytes=1000.
+  std::string long_dir = dir_->Path("long");
+  for (int i = 0; i < 5; ++i) long_dir += "/" + std::string(220, 'd');
+  std::filesystem::create_directories(long_dir);
+  std::filesystem::copy(model_->dir, long_dir, std::filesystem::copy_options::recursive);
+  auto long_model = ModelArtifact::Load(long_dir);
+  ASSERT_TRUE(long_model.ok()) << long_model.status();
+
+  StreamOptions refused = WorkerOptions();
+  refused.kafka_settings = {"message.max.bytes=1000"};
+  auto first = StreamWorker::Create(refused, *long_model);
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::atomic<bool> stop = false;
+  const absl::Status failed = (*first)->Run(stop);
+  EXPECT_FALSE(failed.ok());
+  EXPECT_TRUE(absl::StrContains(failed.message(), "too large")) << failed;
+  first->reset();
+
+  auto second = StreamWorker::Create(WorkerOptions(), *model_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE((*second)->Run(stop).ok());
+  EXPECT_EQ((*second)->stats().consumed, replayed.sent);
+  EXPECT_EQ((*second)->stats().predicted, static_cast<int64_t>(expected_->size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Mock, StreamTest, ::testing::Values("mock"));
