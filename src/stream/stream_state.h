@@ -21,7 +21,7 @@
 //   ASSIGN_OR_RETURN(auto state, StreamState::Create(options));
 //   RETURN_IF_ERROR(state->Assign({{0, committed0}, {1, committed1}}));   // rebalance
 //   RETURN_IF_ERROR(state->CatchUp(newest_event_time_of_batch));
-//   state->Process(tx, partition, offset, row);                           // per message
+//   state->ProcessBatch(messages, rows);                                  // per micro-batch
 //
 // Checkpoints (options.checkpoint_dir): a snapshot of a partition's customer windows with
 // the offset they are complete up to, written on revocation, by Checkpoint() (periodically)
@@ -38,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -110,8 +111,17 @@ class StreamState {
   // Terminal windows complete for transactions up to newest_event_time (see above).
   absl::Status CatchUp(int64_t newest_event_time);
 
-  // Features of tx (message `offset` of an owned `partition`) into row; tx joins the state.
-  void Process(const Transaction& tx, int32_t partition, int64_t offset, float* row);
+  // One message of an owned partition.
+  struct Message {
+    const Transaction* tx;
+    int32_t partition;
+    int64_t offset;
+  };
+  // Features of each message, in order, into rows (options.spec.size() floats a message); each
+  // transaction joins the state as it is reached. The customer windows of all, then the
+  // terminal windows of all (they share nothing): each pass touches half the state, with the
+  // next keys' histories fetched into the cache ahead.
+  void ProcessBatch(std::span<const Message> messages, float* rows);
 
   bool Owns(int32_t partition) const { return owned_.contains(partition); }
   std::vector<int32_t> Owned() const;

@@ -522,10 +522,12 @@ struct StreamWorker::Impl {
     }
     if (!job->scored.empty()) RETURN_IF_ERROR(state->CatchUp(newest));
     job->rows.resize(job->scored.size() * cols);
-    for (size_t i = 0; i < job->scored.size(); ++i) {
-      const Held& item = *job->scored[i];
-      state->Process(item.tx, item.partition, item.offset, job->rows.data() + i * cols);
+    std::vector<StreamState::Message> messages;
+    messages.reserve(job->scored.size());
+    for (const Held* item : job->scored) {
+      messages.push_back({&item->tx, item->partition, item->offset});
     }
+    state->ProcessBatch(messages, job->rows.data());
     return job;
   }
 
