@@ -561,7 +561,9 @@ struct StreamWorker::Impl {
         fmt::format(R"(, "threshold": {}, "model": {}, "model_version": {}, "event_time": ")",
                     threshold, nlohmann::json(scorer.name).dump(),
                     nlohmann::json(scorer.version).dump());
-    std::string value;
+    // fmt's own buffer: appending to a std::string through fmt resizes it (zero-filling)
+    // for every piece.
+    fmt::memory_buffer value;
     char time[kDateTimeLength];
     char score[32];
     int64_t flagged = 0;
@@ -586,9 +588,11 @@ struct StreamWorker::Impl {
       value.append(score, scored_chars.ptr);
       const bool is_fraud = scores[i] >= threshold;
       flagged += is_fraud;
-      value.append(is_fraud ? R"(, "is_fraud": true)" : R"(, "is_fraud": false)");
-      value.append(middle);
-      value.append(time, kDateTimeLength);
+      const std::string_view decision =
+          is_fraud ? R"(, "is_fraud": true)" : R"(, "is_fraud": false)";
+      value.append(decision.data(), decision.data() + decision.size());
+      value.append(middle.data(), middle.data() + middle.size());
+      value.append(time, time + kDateTimeLength);
       fmt::format_to(std::back_inserter(value),
                      FMT_COMPILE(R"(", "processing_latency_ms": {}, "partition": {}, )"
                                  R"("offset": {}}})"),
@@ -598,10 +602,11 @@ struct StreamWorker::Impl {
       if (!options.exactly_once) {
         // librdkafka will point into the batch's blocks for the value (no copy of its own, no
         // allocation freed by another thread); the key waits there for the call, which copies it.
-        kept.push_back({batch->Keep(key_view), batch->Keep(value), batch});
+        kept.push_back({batch->Keep(key_view), batch->Keep({value.data(), value.size()}), batch});
         continue;
       }
-      RETURN_IF_ERROR(producer->Produce(options.output_topic, key_view, value, nullptr));
+      RETURN_IF_ERROR(producer->Produce(options.output_topic, key_view,
+                                        {value.data(), value.size()}, nullptr));
     }
     if (!options.exactly_once) {
       // Counted before: a delivery report may come before the call returns.
