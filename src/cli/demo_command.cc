@@ -29,8 +29,12 @@
 #include "core/file.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "core/transaction.h"
 #include "dashboard/dashboard.h"
 #include "dashboard/page.h"
+#include "data/layout.h"
+#include "data/row_parser.h"
+#include "data/row_writer.h"
 #include "fmt/format.h"
 #include "metrics/metrics_server.h"
 #include "monitor/lag_monitor.h"
@@ -394,21 +398,17 @@ absl::Status Demo::Rest() {
   std::vector<double> ms;
   std::string line, example;
   int flagged = 0;
+  RowParser parser(Layout::Otus(false), kAbsent);
   while (static_cast<int>(ms.size()) < sizes_.rest_requests && std::getline(in, line)) {
     if (g_stop.load()) return Stopped();
-    // Otus columns: id, datetime, customer, terminal, amount, ...
-    std::vector<std::string> f;
-    for (size_t at = 0; f.size() < 5;) {
-      const size_t comma = line.find(',', at);
-      f.push_back(line.substr(at, comma - at));
-      if (comma == std::string::npos) break;
-      at = comma + 1;
-    }
-    if (f.size() < 5) continue;
-    const std::string body = fmt::format(
-        R"({{"transaction_id": {}, "tx_datetime": "{}", "customer_id": {}, "terminal_id": {}, )"
-        R"("tx_amount": {}}})",
-        f[0], f[1], f[2], f[3], f[4]);
+    // The request is the transaction as a JSON line, without what a client would not know.
+    Transaction tx;
+    if (parser.Parse(line, &tx) != Fault::kNone) continue;
+    tx.tx_time_seconds = tx.tx_time_days = kAbsent;
+    tx.tx_fraud = tx.tx_fraud_scenario = kAbsentLabel;
+    std::string body;
+    AppendRow(Format::kJsonLines, tx, &body);
+    body.pop_back();  // its newline
     const auto t = Clock::now();
     const httplib::Result r = client.Post("/v1/predict", body, "application/json");
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
