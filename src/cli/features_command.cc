@@ -1,4 +1,4 @@
-// fraudstream features IN --out OUT.csv [--feature-set handbook-v1|fraudstream-v2]
+// fraudstream features IN --out OUT.csv [--feature-set handbook-v1|fraudstream-v2|...]
 //   [--threads N] [--report REPORT.json] [--quiet]
 
 #include <charconv>

@@ -17,6 +17,7 @@ namespace {
 const FeatureSpec& V1() { return *FindFeatureSpec("handbook-v1"); }
 const FeatureSpec& V2() { return *FindFeatureSpec("fraudstream-v2"); }
 const FeatureSpec& V3() { return *FindFeatureSpec("fraudstream-v3"); }
+const FeatureSpec& V4() { return *FindFeatureSpec("fraudstream-v4"); }
 
 std::vector<Transaction> Golden() {
   auto txs = ReadTransactions(GoldenPath("features/small.csv"));
@@ -74,22 +75,34 @@ TEST(ComputeFeatures, V2StartsWithV1) {
   EXPECT_EQ(v2->ColumnOf("CUSTOMER_ID_SECONDS_SINCE_PREV_TX"), 20);
 }
 
-TEST(ComputeFeatures, V3StartsWithV2) {
+TEST(ComputeFeatures, EachSetStartsWithThePreviousOne) {
   const std::vector<Transaction> txs = Golden();
-  auto v2 = ComputeFeatures(txs, V2());
-  auto v3 = ComputeFeatures(txs, V3(), {.threads = 2});
-  ASSERT_TRUE(v2.ok() && v3.ok());
-  ASSERT_EQ(v3->cols, 30u);
-  for (size_t r = 0; r < txs.size(); ++r) {
-    ASSERT_TRUE(std::equal(v2->row(r), v2->row(r) + 26, v3->row(r))) << r;
+  const FeatureSpec* sets[] = {&V2(), &V3(), &V4()};
+  for (size_t i = 1; i < std::size(sets); ++i) {
+    auto before = ComputeFeatures(txs, *sets[i - 1]);
+    auto after = ComputeFeatures(txs, *sets[i], {.threads = 2});
+    ASSERT_TRUE(before.ok() && after.ok());
+    ASSERT_GT(after->cols, before->cols);
+    std::vector<float> largest(after->cols - before->cols, 0.0f);
+    for (size_t r = 0; r < txs.size(); ++r) {
+      ASSERT_TRUE(std::equal(before->row(r), before->row(r) + before->cols, after->row(r)))
+          << sets[i]->name << " " << r;
+      for (size_t c = before->cols; c < after->cols; ++c) {
+        largest[c - before->cols] = std::max(largest[c - before->cols], after->row(r)[c]);
+      }
+    }
+    for (size_t c = 0; c < largest.size(); ++c) {  // the fixture exercises every new column
+      EXPECT_GT(largest[c], 0.0f) << after->names[before->cols + c];
+    }
   }
+  EXPECT_EQ(ComputeFeatures(txs, V4())->cols, 31u);
 }
 
 TEST(ComputeFeatures, StreamingEqualsBatch) {
   // One transaction at a time through FeatureState, checkpointed and restored half way:
   // value for value the batch matrix.
   const std::vector<Transaction> txs = Golden();
-  for (const FeatureSpec* spec : {&V1(), &V2(), &V3()}) {
+  for (const FeatureSpec* spec : {&V1(), &V2(), &V3(), &V4()}) {
     auto batch = ComputeFeatures(txs, *spec);
     ASSERT_TRUE(batch.ok());
     auto state = std::make_unique<FeatureState>(*spec);

@@ -58,6 +58,7 @@ std::vector<std::string> FeatureSpec::DerivedNames() const {
     }
     out.push_back(fmt::format("CUSTOMER_ID_MAX_RATIO_BASELINE_{}DAY_WINDOW", b));
   }
+  if (has_terminal_streak()) out.push_back("TERMINAL_ID_KNOWN_FRAUD_STREAK");
   return out;
 }
 
@@ -74,6 +75,7 @@ nlohmann::ordered_json FeatureSpec::ToJson() const {
     j["customer_baseline_days"] = customer_baseline_days;
     j["anomaly_factors"] = anomaly_factors;
   }
+  if (terminal_streak) j["terminal_streak"] = true;
   j["names"] = names;
   return j;
 }
@@ -108,6 +110,7 @@ absl::StatusOr<FeatureSpec> FeatureSpec::FromJson(const nlohmann::ordered_json& 
     spec.terminal_profile = json.value("terminal_profile", false);
     spec.customer_baseline_days = json.value("customer_baseline_days", 0);
     spec.anomaly_factors = json.value("anomaly_factors", std::vector<int>{});
+    spec.terminal_streak = json.value("terminal_streak", false);
     spec.names = json.at("names").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(fmt::format("feature spec: {}", e.what()));
@@ -171,6 +174,15 @@ const std::vector<FeatureSpec>& BuiltinSpecs() {
         v3.anomaly_factors = {2, 3};
         v3.names = v3.DerivedNames();
         return v3;
+      }(),
+      [] {
+        FeatureSpec v4 =
+            MakeFeatureSpec(std::string(kFraudstreamV4), 4, {1, 7, 30}, {1, 7, 30}, 7, true, true);
+        v4.customer_baseline_days = 7;
+        v4.anomaly_factors = {2, 3};
+        v4.terminal_streak = true;
+        v4.names = v4.DerivedNames();
+        return v4;
       }(),
   };
   return *specs;

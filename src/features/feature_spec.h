@@ -26,8 +26,10 @@
 //   fraudstream-v3  the 26 of v2, then the customer anomaly profile (4 inputs), against a
 //                   baseline of the customer's amounts in (t - 30 days, t - 7 days]:
 //                   CUSTOMER_ID_AMOUNT_RATIO_BASELINE, CUSTOMER_ID_NB_TX_OVER_{2,3}X_BASELINE_
-//                   7DAY_WINDOW, CUSTOMER_ID_MAX_RATIO_BASELINE_7DAY_WINDOW (the training
-//                   default).
+//                   7DAY_WINDOW, CUSTOMER_ID_MAX_RATIO_BASELINE_7DAY_WINDOW.
+//   fraudstream-v4  the 30 of v3, then TERMINAL_ID_KNOWN_FRAUD_STREAK: how many of the
+//                   terminal's newest known transactions (older than the delay, in the
+//                   delayed 30-day window) are frauds in a row (the training default).
 //                   Definitions: features/window_state.h.
 //
 // Thread-safe: immutable values; FindFeatureSpec returns pointers to static objects.
@@ -45,6 +47,7 @@ namespace fraud {
 inline constexpr std::string_view kHandbookV1 = "handbook-v1";
 inline constexpr std::string_view kFraudstreamV2 = "fraudstream-v2";
 inline constexpr std::string_view kFraudstreamV3 = "fraudstream-v3";
+inline constexpr std::string_view kFraudstreamV4 = "fraudstream-v4";
 inline constexpr std::string_view kDefaultFeatureSet = kHandbookV1;
 
 // Most windows per key kind (customer, terminal) a spec may have.
@@ -70,6 +73,10 @@ struct FeatureSpec {
   // baseline mean, and the largest ratio. Needs 0 < B < the longest customer window.
   int customer_baseline_days = 0;
   std::vector<int> anomaly_factors;  // ascending, positive, e.g. {2, 3}
+  // fraudstream-v4's terminal fraud streak: how many of the terminal's newest known
+  // transactions are frauds in a row. A compromised terminal's transactions are all frauds,
+  // while a fraud of a compromised card is followed by genuine ones.
+  bool terminal_streak = false;
   std::vector<std::string> names;    // the model inputs, in order; see DerivedNames()
 
   size_t size() const { return names.size(); }
@@ -102,6 +109,12 @@ struct FeatureSpec {
            (with_terminal_profile ? static_cast<int>(terminal_windows_days.size()) + 2 : 0);
   }
 
+  bool has_terminal_streak() const { return terminal_streak && !terminal_windows_days.empty(); }
+  int streak_column() const {
+    return first_anomaly_column() +
+           (has_anomaly_profile() ? static_cast<int>(anomaly_factors.size()) + 2 : 0);
+  }
+
   // Longest customer window, and the longest terminal window plus the delay, in seconds:
   // how much history the state must keep.
   int64_t customer_horizon_seconds() const;
@@ -123,13 +136,13 @@ FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> cust
                             std::vector<int> terminal_windows_days, int terminal_delay_days,
                             bool customer_profile, bool terminal_profile = false);
 
-// The built-in set of that name ("handbook-v1", "fraudstream-v2", "fraudstream-v3"), or
-// nullptr.
+// The built-in set of that name ("handbook-v1", "fraudstream-v2", "fraudstream-v3",
+// "fraudstream-v4"), or nullptr.
 const FeatureSpec* FindFeatureSpec(std::string_view name);
 // The default: handbook-v1.
 const FeatureSpec& DefaultFeatureSpec();
 // Names of the built-in sets, for help texts: {"handbook-v1", "fraudstream-v2",
-// "fraudstream-v3"}.
+// "fraudstream-v3", "fraudstream-v4"}.
 std::vector<std::string> FeatureSetNames();
 
 }  // namespace fraud

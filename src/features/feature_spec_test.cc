@@ -50,7 +50,8 @@ TEST(FeatureSpec, FraudstreamV2ExtendsV1) {
   EXPECT_EQ(v2->IndexOf("NOPE"), -1);
   EXPECT_EQ(FindFeatureSpec("v3"), nullptr);
   EXPECT_EQ(FeatureSetNames(),
-            (std::vector<std::string>{"handbook-v1", "fraudstream-v2", "fraudstream-v3"}));
+            (std::vector<std::string>{"handbook-v1", "fraudstream-v2", "fraudstream-v3",
+                                      "fraudstream-v4"}));
 }
 
 TEST(FeatureSpec, FraudstreamV3ExtendsV2) {
@@ -73,6 +74,26 @@ TEST(FeatureSpec, FraudstreamV3ExtendsV2) {
   // Older specs' JSON does not name the anomaly profile.
   EXPECT_FALSE(v2->ToJson().contains("customer_baseline_days"));
   EXPECT_EQ(v3->ToJson()["customer_baseline_days"], 7);
+}
+
+TEST(FeatureSpec, FraudstreamV4ExtendsV3) {
+  const FeatureSpec* v3 = FindFeatureSpec("fraudstream-v3");
+  const FeatureSpec* v4 = FindFeatureSpec("fraudstream-v4");
+  ASSERT_NE(v4, nullptr);
+  ASSERT_EQ(v4->size(), 31u);
+  EXPECT_EQ(v4->version, 4);
+  EXPECT_TRUE(std::equal(v3->names.begin(), v3->names.end(), v4->names.begin()));
+  EXPECT_FALSE(v3->has_terminal_streak());
+  EXPECT_TRUE(v4->has_terminal_streak());
+  EXPECT_EQ(v4->streak_column(), 30);
+  EXPECT_EQ(v4->IndexOf("TERMINAL_ID_KNOWN_FRAUD_STREAK"), 30);
+  EXPECT_EQ(v4->terminal_horizon_seconds(), v3->terminal_horizon_seconds());
+  // Older specs' JSON does not name the streak; a spec that asks for it must name the column.
+  EXPECT_FALSE(v3->ToJson().contains("terminal_streak"));
+  EXPECT_EQ(v4->ToJson()["terminal_streak"], true);
+  auto unnamed = v4->ToJson();
+  unnamed["names"].erase(30);
+  EXPECT_EQ(FeatureSpec::FromJson(unnamed).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FeatureSpec, JsonRoundTrip) {

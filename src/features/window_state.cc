@@ -500,6 +500,7 @@ TerminalState::TerminalState(const FeatureSpec& spec, StateOptions options)
       first_profile_column_(spec.terminal_profile && !spec.terminal_windows_days.empty()
                                 ? spec.first_terminal_profile_column()
                                 : -1),
+      streak_column_(spec.has_terminal_streak() ? spec.streak_column() : -1),
       retention_(spec.terminal_horizon_seconds() +
                  std::max<int64_t>(0, options.allowed_lateness_seconds)),
       history_moves_time_(options.history_moves_time) {
@@ -523,6 +524,7 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
       profile[nw] = no_fraud_seconds;
       profile[nw + 1] = no_fraud_seconds;
     }
+    if (streak_column_ >= 0) row[streak_column_] = 0.0f;
     return;
   }
   const int64_t t = tx.tx_datetime;
@@ -564,6 +566,11 @@ void TerminalState::ComputeFrom(const History* h, const Transaction& tx, float* 
       const TerminalEvent* oldest = first_reaching(longest_lo, cum(longest_lo) + 1);
       profile[nw + 1] = static_cast<float>(t - delay_ - oldest->time);
     }
+  }
+  if (streak_column_ >= 0) {
+    const TerminalEvent* p = end;
+    while (p != longest_lo && p[-1].label == 1) --p;
+    row[streak_column_] = static_cast<float>(end - p);
   }
 }
 

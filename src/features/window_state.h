@@ -54,6 +54,13 @@
 //                                     transactions; 0 when there is none or no baseline
 //   (a compromised card's repeated x5 amounts show as a count; the state is unchanged: these
 //   are read from the same per-key events, in O(recent transactions))
+// fraudstream-v4 adds the terminal fraud streak:
+//   TERMINAL_ID_KNOWN_FRAUD_STREAK    how many of the terminal's newest transactions in
+//                                     (t - (Nmax+D), t - D] are known frauds in a row, counted
+//                                     back from the newest one to the first not known to be
+//                                     fraud; 0 when the newest is not a fraud or there is none
+//   (every transaction of a compromised terminal is a fraud, while a compromised card's fraud
+//   at a terminal is followed by genuine ones; read from the same events, in O(streak))
 //
 // Ties: transactions with the same event time count in arrival order: a transaction sees the
 // same-second transactions recorded before it, never those recorded after it.
@@ -395,6 +402,7 @@ class TerminalState {
   int64_t delay_;
   int first_column_;
   int first_profile_column_;  // -1 without the terminal profile
+  int streak_column_;         // -1 without the fraud streak
   int64_t retention_;
   bool history_moves_time_;
   int64_t newest_time_ = kAbsent;

@@ -18,6 +18,7 @@ const int64_t kMonday = DaysFromCivil(2018, 4, 2) * kDay;
 const FeatureSpec& V1() { return *FindFeatureSpec("handbook-v1"); }
 const FeatureSpec& V2() { return *FindFeatureSpec("fraudstream-v2"); }
 const FeatureSpec& V3() { return *FindFeatureSpec("fraudstream-v3"); }
+const FeatureSpec& V4() { return *FindFeatureSpec("fraudstream-v4"); }
 
 Transaction Tx(int64_t id, int64_t customer, int64_t terminal, int64_t time, int64_t cents,
                int8_t fraud = 0) {
@@ -343,6 +344,26 @@ std::vector<float> Reference(const FeatureSpec& spec, const std::vector<Transact
     row[spec.first_terminal_profile_column() + tw.size() + 1] =
         static_cast<float>(oldest == kAbsent ? longest : t - delay - oldest);
   }
+  if (spec.has_terminal_streak()) {
+    // The known transactions of the delayed longest window in event-time order (ties in
+    // arrival order), then the frauds in a row at its end.
+    const int64_t longest = tw.back() * kDay;
+    std::vector<size_t> known;
+    for (size_t j = 0; j < i; ++j) {
+      if (txs[j].terminal_id == tx.terminal_id && txs[j].tx_datetime <= t - delay &&
+          txs[j].tx_datetime > t - delay - longest) {
+        known.push_back(j);
+      }
+    }
+    std::stable_sort(known.begin(), known.end(),
+                     [&](size_t a, size_t b) { return txs[a].tx_datetime < txs[b].tx_datetime; });
+    int streak = 0;
+    while (streak < static_cast<int>(known.size()) &&
+           txs[known[known.size() - 1 - streak]].tx_fraud == 1) {
+      ++streak;
+    }
+    row[spec.streak_column()] = static_cast<float>(streak);
+  }
   if (spec.customer_profile) {
     const int64_t longest = cw.back() * kDay;
     std::vector<double> earlier;
@@ -423,7 +444,7 @@ void ExpectRowsNear(const std::vector<float>& got, const std::vector<float>& wan
 }
 
 TEST(FeatureState, MatchesTheReferenceInOrder) {
-  for (const FeatureSpec* spec : {&V1(), &V2(), &V3()}) {
+  for (const FeatureSpec* spec : {&V1(), &V2(), &V3(), &V4()}) {
     const auto txs = RandomHistory(1, 600, 80);
     FeatureState state(*spec);
     for (size_t i = 0; i < txs.size(); ++i) {
@@ -443,7 +464,7 @@ TEST(FeatureState, MatchesTheReferenceOutOfOrder) {
   }
   StateOptions options;
   options.allowed_lateness_seconds = 60 * kDay;
-  for (const FeatureSpec* spec : {&V2(), &V3()}) {
+  for (const FeatureSpec* spec : {&V2(), &V3(), &V4()}) {
     FeatureState state(*spec, options);
     for (size_t i = 0; i < txs.size(); ++i) {
       ExpectRowsNear(Process(state, txs[i]), Reference(*spec, txs, i), *spec, i);
@@ -543,7 +564,7 @@ TEST(FeatureState, SparseAndDenseIds) {
 }
 
 TEST(FeatureState, CheckpointMidStreamGivesIdenticalFeatures) {
-  for (const FeatureSpec* spec : {&V1(), &V2(), &V3()}) {
+  for (const FeatureSpec* spec : {&V1(), &V2(), &V3(), &V4()}) {
     const auto txs = RandomHistory(7, 800, 90);
     FeatureState a(*spec);
     for (size_t i = 0; i < 400; ++i) Process(a, txs[i]);
@@ -630,6 +651,42 @@ TEST(TerminalProfile, KnownFraudsOnlyAfterTheDelay) {
   // Another terminal knows nothing.
   row = Process(state, Tx(4, 3, 6, t + 7 * kDay + 3600, 1000));
   EXPECT_EQ(row[since], 30.0f * kDay);
+}
+
+TEST(TerminalProfile, KnownFraudStreak) {
+  FeatureState state(V4());
+  const int64_t t = kMonday;
+  const int streak = V4().IndexOf("TERMINAL_ID_KNOWN_FRAUD_STREAK");
+  const auto at = [&](int64_t id, int64_t time, int8_t fraud) {
+    Transaction tx = Tx(id, id, 5, time, 1000);
+    tx.tx_fraud = fraud;
+    return Process(state, tx)[streak];
+  };
+  // A genuine transaction, then three frauds an hour apart (a terminal being compromised).
+  EXPECT_EQ(at(1, t, 0), 0.0f);
+  for (int k = 1; k <= 3; ++k) at(1 + k, t + k * 3600, 1);
+  // A week later the frauds become known one by one: the streak grows with each.
+  EXPECT_EQ(at(10, t + 7 * kDay + 1800, kAbsentLabel), 0.0f);  // only the genuine one known
+  EXPECT_EQ(at(11, t + 7 * kDay + 3600, kAbsentLabel), 1.0f);
+  EXPECT_EQ(at(12, t + 7 * kDay + 3 * 3600, kAbsentLabel), 3.0f);
+  // Unlabelled transactions are not known frauds: once the first of them is 7 days old, the
+  // streak is broken.
+  EXPECT_EQ(at(13, t + 14 * kDay + 1800, kAbsentLabel), 0.0f);
+  // Frauds older than the delayed 30-day window leave it.
+  FeatureState old(V4());
+  Transaction fraud = Tx(1, 1, 5, t, 1000);
+  fraud.tx_fraud = 1;
+  Process(old, fraud);
+  const auto probe = [&](int64_t terminal, int64_t time) {  // Compute leaves the state as it is
+    std::vector<float> row(V4().size());
+    old.Compute(Tx(2, 2, terminal, time, 1000), row.data());
+    return row[streak];
+  };
+  EXPECT_EQ(probe(5, t + 7 * kDay), 1.0f);
+  EXPECT_EQ(probe(5, t + 37 * kDay - 1), 1.0f);
+  EXPECT_EQ(probe(5, t + 37 * kDay), 0.0f);
+  // A terminal without history has no streak.
+  EXPECT_EQ(probe(6, t + 7 * kDay), 0.0f);
 }
 
 }  // namespace
