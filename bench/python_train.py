@@ -6,7 +6,7 @@ with a fraud in training or on delay days up to S+7+i-1 are dropped).
 
   /usr/bin/python3 bench/python_train.py FEATURES.csv [--runs N] [--train-start 2018-07-25]
       [--rounds 200 --eta 0.1 --max-depth 5 --subsample 0.8 --colsample-bytree 0.8
-       --min-child-weight 1] [--threads 2]
+       --min-child-weight 1 --base-score 0.5|prior] [--threads 2]
 
 Loading the CSV and building the split are not timed. Timed, best of N: (a) RandomForestClassifier
 (100 trees, max_depth 12, n_jobs 2) fit + predict_proba on the test rows; (b) XGBClassifier with
@@ -67,6 +67,7 @@ def main():
     ap.add_argument("--subsample", type=float, default=0.8)
     ap.add_argument("--colsample-bytree", type=float, default=0.8)
     ap.add_argument("--min-child-weight", type=float, default=1.0)
+    ap.add_argument("--base-score", default="0.5", help="a probability, or prior: the training fraud rate")
     args = ap.parse_args()
 
     header = pd.read_csv(args.features_csv, nrows=0).columns.tolist()
@@ -96,13 +97,15 @@ def main():
         scores = model.predict_proba(x_test)[:, 1]
         return t1 - t0, time.perf_counter() - t1, scores
 
+    base_score = float(y_train.mean()) if args.base_score == "prior" else float(args.base_score)
+
     def xgb():
         model = xgboost.XGBClassifier(objective="binary:logistic", tree_method="hist",
                                       n_estimators=args.rounds, learning_rate=args.eta,
                                       max_depth=args.max_depth, subsample=args.subsample,
                                       colsample_bytree=args.colsample_bytree,
                                       min_child_weight=args.min_child_weight, n_jobs=args.threads,
-                                      random_state=0)
+                                      base_score=base_score, random_state=0)
         t0 = time.perf_counter()
         model.fit(x_train, y_train)
         t1 = time.perf_counter()

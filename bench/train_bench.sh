@@ -3,11 +3,12 @@
 # evaluation + artifact) against scikit-learn's random forest and XGBoost's Python package
 # (bench/python_train.py, Debian python3-sklearn / python3-xgboost) on the same handbook data set
 # (seed 0: 5,000 customers, 10,000 terminals, 183 days, ~1.76 M transactions), the same
-# fraudstream-v2 features and the same handbook split (7/7/7 days from 2018-07-25), in one run.
+# features (train's default set, fraudstream-v4) and the same handbook split (7/7/7 days from
+# 2018-07-25), in one run.
 # Prints seconds, test ROC AUC / AP for each, the row counts on both sides, and the ratios.
 #   bench/train_bench.sh [path/to/build]      (default: build)
 # Env: BENCH_RUNS (default 3, best of), BENCH_DIR (default bench-out), BENCH_THREADS (default 2:
-# XGBoost nthread / sklearn n_jobs on both sides).
+# XGBoost nthread / sklearn n_jobs on both sides), FEATURE_SET (default fraudstream-v4).
 set -euo pipefail
 build=$(realpath "${1:-build}")
 bin="$build/fraudstream"
@@ -15,9 +16,10 @@ here=$(dirname "$0")
 dir=${BENCH_DIR:-bench-out}
 runs=${BENCH_RUNS:-3}
 threads=${BENCH_THREADS:-2}
+feature_set=${FEATURE_SET:-fraudstream-v4}
 mkdir -p "$dir"
 data="$dir/handbook_seed0.csv"
-features="$dir/handbook_seed0.features.csv"
+features="$dir/handbook_seed0.$feature_set.csv"
 model="$dir/train_model"
 
 if [[ ! -s "$data" ]]; then
@@ -26,14 +28,14 @@ if [[ ! -s "$data" ]]; then
 fi
 # The peers' input: our features, recomputed when the data or the binary is newer (not timed).
 if [[ ! -s "$features" || "$data" -nt "$features" || "$bin" -nt "$features" ]]; then
-  "$bin" features "$data" --out "$features.tmp" --feature-set fraudstream-v2 -q
+  "$bin" features "$data" --out "$features.tmp" --feature-set "$feature_set" -q
   mv "$features.tmp" "$features"
 fi
 cat "$data" > /dev/null  # warm the page cache
 
 best=""
 for ((i = 0; i < runs; i++)); do
-  "$bin" train --data "$data" --out "$model" --feature-set fraudstream-v2 --threads "$threads" \
+  "$bin" train --data "$data" --out "$model" --feature-set "$feature_set" --threads "$threads" \
     --json > "$dir/train_run.json"
   s=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"]["total"])' \
     "$dir/train_run.json")
@@ -52,7 +54,7 @@ p = m["model"]["params"]
 assert m["model"]["kind"] == "gbdt" and p["objective"] == "binary:logistic" and p["tree_method"] == "hist", p
 print(f'--rounds {m["model"]["rounds"]} --eta {p["eta"]} --max-depth {p["max_depth"]} '
       f'--subsample {p["subsample"]} --colsample-bytree {p["colsample_bytree"]} '
-      f'--min-child-weight {p["min_child_weight"]}')
+      f'--min-child-weight {p["min_child_weight"]} --base-score {p.get("base_score", "0.5")}')
 PY
 )
 train_start=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["training"]["split"]["train_start"])' \
@@ -69,7 +71,7 @@ sec, test, tr = ours["seconds"], ours["test"], manifest["training"]
 total, feat, training = sec["total"], sec["features"], sec["training"]
 rf, xgb = peer["sklearn_rf"], peer["xgboost_python"]
 p = manifest["model"]["params"]
-print(f"training benchmark: handbook data set (seed 0), fraudstream-v2 ({peer['features']} features), "
+print(f"training benchmark: handbook data set (seed 0), {manifest['features']['name']} ({peer['features']} features), "
       f"split 7/7/7 from {tr['split']['train_start']}, nthread / n_jobs {threads}, best of {runs}")
 print(f"  rows     train {tr['rows']:,} ({tr['frauds']} frauds), test {test['rows']:,} ({test['positives']} frauds)"
       f"  [ours]")
@@ -79,7 +81,8 @@ same = (tr["rows"], tr["frauds"], test["rows"], test["positives"]) == (
     peer["train_rows"], peer["train_frauds"], peer["test_rows"], peer["test_positives"])
 print(f"           {'same split' if same else 'SPLITS DIFFER: the comparison is not like for like'}")
 print(f"  gbdt: {manifest['model']['rounds']} rounds, eta {p['eta']}, max_depth {p['max_depth']}, "
-      f"subsample {p['subsample']}, colsample_bytree {p['colsample_bytree']}, hist")
+      f"subsample {p['subsample']}, colsample_bytree {p['colsample_bytree']}, "
+      f"base_score {p.get('base_score', '0.5')}, hist")
 print(f"  {'':48s} {'seconds':>8s}  {'ROC AUC':>7s}  {'AP':>6s}")
 print(f"  {'fraudstream train, total':48s} {total:8.2f}  {test['roc_auc']:7.4f}  {test['average_precision']:6.4f}")
 print(f"  {'  features (all rows, customer/terminal threads)':48s} {feat:8.2f}")

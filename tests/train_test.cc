@@ -57,7 +57,7 @@ TEST_F(TrainTest, WritesACompleteArtifact) {
   }
   const auto manifest = nlohmann::json::parse(*ReadFile(dir_->Path("model/fraudstream.json")));
   EXPECT_EQ(manifest["format_version"], kArtifactFormatVersion);
-  EXPECT_EQ(manifest["features"]["name"], "fraudstream-v3");
+  EXPECT_EQ(manifest["features"]["name"], "fraudstream-v4");
   EXPECT_EQ(manifest["signature"]["inputs"].size(), manifest["features"]["names"].size());
   EXPECT_EQ(manifest["signature"]["inputs"][0]["name"], "TX_AMOUNT");
   EXPECT_EQ(manifest["threshold"]["rule"], "fpr<=0.05");
@@ -67,6 +67,12 @@ TEST_F(TrainTest, WritesACompleteArtifact) {
   // Any XGBoost can load the booster and sees our feature names.
   const std::string booster = *ReadFile(dir_->Path("model/model.json"));
   EXPECT_NE(booster.find("CUSTOMER_ID_NB_TX_30DAY_WINDOW"), std::string::npos);
+  // The boosting started from the training fraud rate (base_score=prior), not XGBoost's 0.5.
+  EXPECT_EQ(manifest["model"]["params"]["base_score"], "prior");
+  const auto learner = nlohmann::json::parse(booster)["learner"]["learner_model_param"];
+  const double prior = manifest["training"]["frauds"].get<double>() /
+                       manifest["training"]["rows"].get<double>();
+  EXPECT_NEAR(std::stod(learner["base_score"].get<std::string>()), prior, 1e-4 * prior);
 
   const EvaluationResult& test = result_->test;
   EXPECT_GT(test.roc_auc, 0.6);

@@ -78,10 +78,11 @@ void AddTrainCommand(CLI::App& app, Action* action) {
       ->check(CLI::IsMember({"gbdt", "rf"}));
   cmd->add_option("--param", flags->params,
                   "XGBoost parameter key=value over the defaults (repeatable); rounds=N sets "
-                  "the boosting rounds, scale_pos_weight=balanced weighs the classes");
+                  "the boosting rounds, scale_pos_weight=balanced weighs the classes, "
+                  "base_score=prior (the default) starts from the training fraud rate");
   cmd->add_option("--feature-set", flags->tracked.train.feature_set,
-                  "feature set: handbook-v1 (the 15 handbook inputs), fraudstream-v2 or "
-                  "fraudstream-v3 (the default)");
+                  "feature set: handbook-v1 (the 15 handbook inputs), fraudstream-v2, "
+                  "fraudstream-v3 or fraudstream-v4 (the default)");
   cmd->add_option("--threshold-rule", flags->tracked.train.threshold_rule,
                   "operating threshold rule: fpr<=0.05 (max recall at that FPR) or f1");
   cmd->add_option("--threads", flags->tracked.train.threads, "training threads (default: all cores)")

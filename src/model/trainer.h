@@ -37,7 +37,7 @@ struct TrainOptions {
   ModelKind kind = ModelKind::kGbdt;
   std::map<std::string, std::string> params;  // XGBoost parameters over the defaults;
                                               // "rounds" sets the boosting rounds
-  std::string feature_set = "fraudstream-v3";
+  std::string feature_set = "fraudstream-v4";
   std::string threshold_rule = "fpr<=0.05";
   std::string out_dir;
   int threads = 0;  // 0: every core
