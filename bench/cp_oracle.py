@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from python_train import handbook_split
+from python_train import day_index, handbook_split
 
 DAY = 86400
 
@@ -61,7 +61,7 @@ def main():
     results = []
     for path in args.data:
         df = pd.read_csv(path)
-        day = df["tx_datetime"].str.slice(0, 10).to_numpy().astype("datetime64[D]").astype(np.int64)
+        day = day_index(df["tx_datetime"])
         card, y = df["customer_id"].to_numpy(), df["tx_fraud"].to_numpy()
         _, test = handbook_split(day, card, y, start)
         seen = (visible(df) & (y == 1)).astype(float)[test]

@@ -20,7 +20,7 @@ import xgboost
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from cp_oracle import card_precision
-from python_train import TX_COLUMNS, handbook_split
+from python_train import TX_COLUMNS, day_index, handbook_split
 
 
 def threshold_at_fpr(scores, labels, max_fpr=0.05):
@@ -46,7 +46,7 @@ def main():
     for path in args.features:
         names = pd.read_csv(path, nrows=0).columns.tolist()[len(TX_COLUMNS):]
         df = pd.read_csv(path, dtype={n: np.float32 for n in names})
-        day = df["tx_datetime"].str.slice(0, 10).to_numpy().astype("datetime64[D]").astype(np.int64)
+        day = day_index(df["tx_datetime"])
         card, y = df["customer_id"].to_numpy(), df["tx_fraud"].to_numpy()
         x = df[names].to_numpy(np.float32)
         # Fold k trains from S - 14 - 7k; fold k + 1 (earlier) sets the threshold that fold k meets.

@@ -27,6 +27,11 @@ TX_COLUMNS = ["transaction_id", "tx_datetime", "customer_id", "terminal_id", "tx
               "tx_time_seconds", "tx_time_days", "tx_fraud", "tx_fraud_scenario"]
 
 
+def day_index(datetimes):
+    """core/time.h DayIndex: whole calendar days of event time, from the tx_datetime column."""
+    return datetimes.str.slice(0, 10).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
 def handbook_split(day, customer, fraud, start, train_days=7, delay_days=7, test_days=7):
     """Row indices (train, test), as src/model/split.cc MakeHandbookSplit."""
     rel = day - start
@@ -77,8 +82,7 @@ def main():
     dtypes.update(tx_datetime=str, customer_id=np.int64, tx_fraud=np.int8)
     df = pd.read_csv(args.features_csv, usecols=["tx_datetime", "customer_id", "tx_fraud"] + feature_names,
                      dtype=dtypes, engine="c")
-    # core/time.h DayIndex: whole calendar days of event time.
-    day = df["tx_datetime"].str.slice(0, 10).to_numpy().astype("datetime64[D]").astype(np.int64)
+    day = day_index(df["tx_datetime"])
     start = np.datetime64(args.train_start, "D").astype(np.int64)
     customer = df["customer_id"].to_numpy()
     fraud = df["tx_fraud"].to_numpy()

@@ -164,27 +164,22 @@ FeatureSpec MakeFeatureSpec(std::string name, int version, std::vector<int> cust
 namespace {
 
 const std::vector<FeatureSpec>& BuiltinSpecs() {
-  static const std::vector<FeatureSpec>* specs = new std::vector<FeatureSpec>{
-      MakeFeatureSpec(std::string(kHandbookV1), 1, {1, 7, 30}, {1, 7, 30}, 7, false),
-      MakeFeatureSpec(std::string(kFraudstreamV2), 2, {1, 7, 30}, {1, 7, 30}, 7, true, true),
-      [] {
-        FeatureSpec v3 =
-            MakeFeatureSpec(std::string(kFraudstreamV3), 3, {1, 7, 30}, {1, 7, 30}, 7, true, true);
-        v3.customer_baseline_days = 7;
-        v3.anomaly_factors = {2, 3};
-        v3.names = v3.DerivedNames();
-        return v3;
-      }(),
-      [] {
-        FeatureSpec v4 =
-            MakeFeatureSpec(std::string(kFraudstreamV4), 4, {1, 7, 30}, {1, 7, 30}, 7, true, true);
-        v4.customer_baseline_days = 7;
-        v4.anomaly_factors = {2, 3};
-        v4.terminal_streak = true;
-        v4.names = v4.DerivedNames();
-        return v4;
-      }(),
-  };
+  static const std::vector<FeatureSpec>* specs = [] {
+    FeatureSpec v3 =
+        MakeFeatureSpec(std::string(kFraudstreamV3), 3, {1, 7, 30}, {1, 7, 30}, 7, true, true);
+    v3.customer_baseline_days = 7;
+    v3.anomaly_factors = {2, 3};
+    v3.names = v3.DerivedNames();
+    FeatureSpec v4 = v3;  // v3 and the terminal fraud streak
+    v4.name = std::string(kFraudstreamV4);
+    v4.version = 4;
+    v4.terminal_streak = true;
+    v4.names = v4.DerivedNames();
+    return new std::vector<FeatureSpec>{
+        MakeFeatureSpec(std::string(kHandbookV1), 1, {1, 7, 30}, {1, 7, 30}, 7, false),
+        MakeFeatureSpec(std::string(kFraudstreamV2), 2, {1, 7, 30}, {1, 7, 30}, 7, true, true),
+        std::move(v3), std::move(v4)};
+  }();
   return *specs;
 }
 
