@@ -41,15 +41,12 @@ absl::StatusOr<FeatureMatrix> ComputeFeatures(std::span<const Transaction> txs,
   const auto at = [&](size_t k) -> const Transaction& { return txs[sorted ? k : order[k]]; };
   // One pass over the rows in event-time order through one half of the state (customers or
   // terminals: they share nothing, and write disjoint columns), exactly as
-  // FeatureState::Process would. Two-stage prefetch: each key's slot, then its events.
+  // FeatureState::Process would.
   const auto pass = [&](auto& part, auto key_of, bool main_pass) {
-    constexpr size_t kSlotsAhead = 16;
-    constexpr size_t kEventsAhead = 6;
-    for (size_t k = 0; k < std::min(n, kSlotsAhead); ++k) part.PrefetchKey(key_of(at(k)));
+    const auto key_at = [&](size_t k) { return key_of(at(k)); };
     for (size_t k = 0; k < n; ++k) {
       const size_t i = sorted ? k : order[k];
-      if (k + kSlotsAhead < n) part.PrefetchKey(key_of(at(k + kSlotsAhead)));
-      if (k + kEventsAhead < n) part.PrefetchEvents(key_of(at(k + kEventsAhead)));
+      PrefetchAhead(part, k, n, key_at);
       float* row = m.values.data() + i * m.cols;
       if (main_pass) ComputeTransactionFeatures(txs[i], row);
       part.Process(txs[i], row);

@@ -658,12 +658,10 @@ int64_t StreamState::TerminalTime(int32_t partition) const {
 void StreamState::ProcessBatch(std::span<const Message> messages, float* rows) {
   const size_t cols = options_.spec.size();
   const size_t n = messages.size();
-  // Each key's slot is fetched 16 messages ahead, its events 6 ahead (as features/batch.cc).
-  constexpr size_t kSlotsAhead = 16;
-  constexpr size_t kEventsAhead = 6;
+  const auto customer_at = [&](size_t j) { return messages[j].tx->customer_id; };
+  const auto terminal_at = [&](size_t j) { return messages[j].tx->terminal_id; };
   for (size_t i = 0; i < n; ++i) {
-    if (i + kSlotsAhead < n) customers_.PrefetchKey(messages[i + kSlotsAhead].tx->customer_id);
-    if (i + kEventsAhead < n) customers_.PrefetchEvents(messages[i + kEventsAhead].tx->customer_id);
+    PrefetchAhead(customers_, i, n, customer_at);
     const Message& m = messages[i];
     float* row = rows + i * cols;
     ComputeTransactionFeatures(*m.tx, row);
@@ -672,8 +670,7 @@ void StreamState::ProcessBatch(std::span<const Message> messages, float* rows) {
     customer_next_[m.partition] = m.offset + 1;
   }
   for (size_t i = 0; i < n; ++i) {
-    if (i + kSlotsAhead < n) terminals_.PrefetchKey(messages[i + kSlotsAhead].tx->terminal_id);
-    if (i + kEventsAhead < n) terminals_.PrefetchEvents(messages[i + kEventsAhead].tx->terminal_id);
+    PrefetchAhead(terminals_, i, n, terminal_at);
     const Message& m = messages[i];
     float* row = rows + i * cols;
     if (m.offset >= terminal_next_[m.partition]) {
