@@ -68,7 +68,7 @@ def main():
                 fpr = np.mean(s[negatives] >= threshold)
                 results[(rounds, base)].append(
                     (roc_auc_score(y[test], s), average_precision_score(y[test], s),
-                     card_precision(day[test], card[test], y[test], s), abs(fpr - 0.05), fpr))
+                     card_precision(day[test], card[test], y[test], s)[0], abs(fpr - 0.05), fpr))
         print(f"{path}: done", flush=True)
     print(f"{'rounds':>6s} {'from':>5s}  ROC AUC      AP  CP@100  mean|FPR-5%|  worst FPR")
     for (rounds, base), rows in results.items():
